@@ -1,0 +1,88 @@
+"""Coopol: an open idea-sharing platform for political parties, federated between allies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def instance_path_from_env() -> Path:
+    return Path(os.environ.get("COOPOL_INSTANCE") or "instance").resolve()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build an app for one instance folder (`COOPOL_INSTANCE`, or `INSTANCE_PATH` in test_config)."""
+    from coopol.config import load_config
+
+    instance_path = Path((test_config or {}).get("INSTANCE_PATH") or instance_path_from_env()).resolve()
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.config.from_mapping(load_config(instance_path, test_config))
+    url = urlsplit(app.config["URL"])
+    app.config["SERVER_HOST"] = url.netloc.lower()
+    app.config["SERVER_NAME_KEY"] = app.config["SERVER_HOST"]
+
+    _init_extensions(app)
+    _register_modules(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_login import current_user
+    from flask_smorest import Api
+    from flask import request
+
+    from coopol.accounts.auth import init_auth
+    from coopol.core.errors import register_error_handlers
+    from coopol.core.events import init_events
+    from coopol.core.templating import init_templating
+    from coopol.core.uow import init_unit_of_work
+    from coopol.core.web import init_security_headers
+    from coopol.extensions import babel, csrf, db, limiter, migrate
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        from coopol.core.database import configure_sqlite
+
+        configure_sqlite()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    def select_locale() -> str:
+        languages = app.config["LANGUAGES"]
+        if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+            return current_user.locale
+        chosen = request.cookies.get("lang")
+        if chosen in languages:
+            return chosen
+        return request.accept_languages.best_match(languages) or app.config["LANGUAGE"]
+
+    babel.init_app(app, locale_selector=select_locale)
+    init_events(app)
+    init_templating(app)
+    init_auth(app)
+    init_unit_of_work(app)
+    init_security_headers(app)
+    app.extensions["coopol.api"] = Api(app, spec_kwargs={"info": {
+        "description": "The Coopol JSON API. Errors: {code, status, message, errors: {field: [messages]}}."}})
+    # After the Api: our handlers replace flask-smorest's so every error has one shape.
+    register_error_handlers(app)
+
+
+def _register_modules(app: Flask) -> None:
+    import importlib
+
+    # Each feature package exposes `register(app)`; federation comes last and listens to the others.
+    for name in ("coopol.accounts", "coopol.ideas", "coopol.moderation", "coopol.federation"):
+        module = importlib.import_module(name)
+        if hasattr(module, "register"):
+            module.register(app)
+    from coopol.core.pages import bp as core_pages
+
+    app.register_blueprint(core_pages)

@@ -1,0 +1,228 @@
+"""The `coopol` command. `--instance DIR` (or COOPOL_INSTANCE) names the instance folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+from coopol import create_app
+
+
+class CoopolGroup(click.Group):
+    """Gives every command a ScriptInfo that builds the app lazily, like `flask` does."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        extra.setdefault("obj", ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+def _set_instance(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        os.environ["COOPOL_INSTANCE"] = str(Path(value).resolve())
+    return value
+
+
+@click.group(cls=CoopolGroup)
+@click.option("--instance", metavar="DIR", callback=_set_instance, expose_value=False, is_eager=True,
+              help="Instance folder (config, SQLite database, keys). Default: $COOPOL_INSTANCE or ./instance")
+@click.version_option(package_name="coopol")
+def cli() -> None:
+    """Coopol: an open idea-sharing platform for political parties, federated between allies."""
+
+
+def fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(1)
+
+
+def _unit(fn, *args, **kwargs):
+    """Run a service as one unit of work; domain errors become a one-line message and exit 1."""
+    from coopol.core.errors import DomainError
+    from coopol.core.uow import unit_of_work
+
+    try:
+        with unit_of_work():
+            return fn(*args, **kwargs)
+    except DomainError as error:
+        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.errors.items())
+        fail(error.message + (f" ({details})" if details and details not in error.message else ""))
+
+
+def upgrade_database() -> None:
+    from flask_migrate import upgrade
+
+    upgrade(revision="heads")
+
+
+@cli.command()
+@click.option("--name", required=True, help="The party's or instance's name, shown on every page.")
+@click.option("--url", required=True, help="The public base URL, e.g. https://ideas.party.example")
+@click.option("--language", default="en", show_default=True, help="Default language (en, fr, es, de).")
+@click.option("--description", default="", help="One sentence shown on the home page.")
+def init(name: str, url: str, language: str, description: str) -> None:
+    """Create (or complete) an instance folder: config, database, keys. Safe to run again."""
+    from urllib.parse import urlsplit
+
+    from coopol.config import read_or_create_secret, write_instance_config
+    from coopol.federation.keys import ensure_instance_keypair
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        fail(f"--url must be a base URL like https://ideas.party.example, not '{url}'.")
+    instance_path = Path(os.environ.get("COOPOL_INSTANCE") or "instance").resolve()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    os.chmod(instance_path, 0o700)
+    config_file = write_instance_config(instance_path, {
+        "name": name, "url": url.rstrip("/"), "language": language, "description": description,
+        "registration": "open"})
+    read_or_create_secret(instance_path)
+    key_path, created = ensure_instance_keypair(instance_path)
+    app = create_app()
+    with app.app_context():
+        upgrade_database()
+    click.echo(f"Instance ready in {instance_path}")
+    click.echo(f"  config:   {config_file}")
+    click.echo(f"  database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"  key:      {key_path} ({'created' if created else 'kept'})")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run(host: str, port: int) -> None:
+    """Serve the instance (for production use gunicorn "coopol:create_app()")."""
+    app = current_app._get_current_object()
+    _check_database_ready()
+    click.echo(f"{app.config['NAME']} serving on http://{host}:{port} (Ctrl-C to stop)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+def _check_database_ready() -> None:
+    from sqlalchemy import inspect
+
+    from coopol.extensions import db
+
+    if "members" not in inspect(db.engine).get_table_names():
+        fail("The database is not initialised: run `coopol --instance DIR init ...` or `coopol db upgrade`.")
+
+
+@cli.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    upgrade_database()
+    click.echo("Database is up to date.")
+
+
+@cli.group()
+def users() -> None:
+    """Manage members."""
+
+
+@users.command("create")
+@click.argument("handle")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="Prefer COOPOL_PASSWORD in the environment to keep it out of history.",
+              envvar="COOPOL_PASSWORD")
+@click.option("--role", type=click.Choice(["member", "moderator", "admin"]), default="member", show_default=True)
+@click.option("--name", "display_name", default="")
+@with_appcontext
+def users_create(handle: str, email: str, password: str, role: str, display_name: str) -> None:
+    """Add a member (admins may add members whatever the registration policy)."""
+    from coopol.accounts.services import register_member
+
+    member = _unit(register_member, handle, email, password, role=role, display_name=display_name,
+                   bypass_policy=True)
+    click.echo(f"Created {member.role} '{member.handle}'.")
+
+
+@users.command("role")
+@click.argument("handle")
+@click.argument("role", type=click.Choice(["member", "moderator", "admin"]))
+@with_appcontext
+def users_role(handle: str, role: str) -> None:
+    """Change a member's role."""
+    from coopol.accounts.services import get_member_by_handle, set_role
+
+    def change():
+        return set_role(None, get_member_by_handle(handle), role)
+
+    member = _unit(change)
+    click.echo(f"'{member.handle}' is now {member.role}.")
+
+
+@users.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List local members."""
+    from sqlalchemy import select
+
+    from coopol.accounts.models import Member
+    from coopol.extensions import db as database
+
+    for member in database.session.scalars(select(Member).where(Member.host.is_(None)).order_by(Member.id)):
+        click.echo(f"{member.handle}\t{member.role}\t{member.status}\t{member.created_at:%Y-%m-%d}")
+
+
+@cli.group()
+def tokens() -> None:
+    """Personal API tokens."""
+
+
+@tokens.command("create")
+@click.argument("handle")
+@click.option("--name", default="cli", show_default=True)
+@with_appcontext
+def tokens_create(handle: str, name: str) -> None:
+    """Print a new API token for HANDLE (only its hash is stored)."""
+    from coopol.accounts.services import create_token, get_member_by_handle
+
+    def make():
+        return create_token(get_member_by_handle(handle), name)[1]
+
+    click.echo(_unit(make))
+
+
+@cli.group()
+def invites() -> None:
+    """Invitation codes for invite-only instances."""
+
+
+@invites.command("create")
+@click.option("--days", default=14, show_default=True, type=int)
+@with_appcontext
+def invites_create(days: int) -> None:
+    """Print a new single-use invitation code."""
+    from coopol.accounts.services import create_invitation
+
+    click.echo(_unit(create_invitation, None, valid_days=days))
+
+
+def register_command(command: click.Command) -> None:
+    """Feature packages (federation, demo) add their commands here."""
+    cli.add_command(command)
+
+
+def main() -> None:
+    for module in ("coopol.federation.cli",):
+        try:
+            __import__(module)
+        except ModuleNotFoundError as error:
+            if error.name != module:
+                raise
+    cli(prog_name="coopol")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

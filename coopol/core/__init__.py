@@ -1,0 +1,1 @@
+"""Shared ground: errors, events, unit of work, schemas, state machines, text rendering."""
