@@ -5,21 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from coopol.federation.signatures import generate_rsa_keypair
 
 KEY_DIR = "keys"
 PRIVATE_FILE = "instance.pem"
 PUBLIC_FILE = "instance.pub.pem"
-
-
-def generate_rsa_pem() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    return private, public
 
 
 def ensure_instance_keypair(instance_path: Path) -> tuple[Path, bool]:
@@ -29,7 +19,7 @@ def ensure_instance_keypair(instance_path: Path) -> tuple[Path, bool]:
     private_path = key_dir / PRIVATE_FILE
     if private_path.exists():
         return private_path, False
-    private, public = generate_rsa_pem()
+    private, public = generate_rsa_keypair()
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(private)

@@ -491,7 +491,7 @@ def verify_request(
         parsed, reduced_input, reduced_signature = parse_signature(request), "", ""
     _check_algorithm_supported(parsed)
     public_key = load_public_key(public_key_pem)
-    pass
+    _check_coverage(parsed, request, require_digest_for_body)
     signed_at = _check_time_window(parsed, request, current, skew)
     _check_body_digests(request)
 

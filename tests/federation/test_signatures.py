@@ -177,7 +177,11 @@ def test_sign_request_get_signs_without_digest_and_keeps_non_default_port(rsa_ke
 
 
 def test_sign_request_replaces_caller_supplied_signature_headers_whatever_their_case(rsa_keys):
-    stale = {"date": "Mon, 01 Jan 2001 00:00:00 GMT", "HOST": "evil.example", "Accept": "application/activity+json"}
+    stale = {
+        "date": "Mon, 01 Jan 2001 00:00:00 GMT",
+        "HOST": "evil.example",
+        "Accept": "application/activity+json",
+    }
     headers = sign_request("GET", INBOX, stale, None, KEY_ID, rsa_keys[0], now=NOW)
     assert sorted(headers) == ["Accept", "Date", "Host", "Signature"]
     assert headers["Host"] == "b.example"
@@ -196,7 +200,9 @@ def test_sign_request_refuses_a_non_rsa_key(ed25519_keys):
     [("POST", INBOX, ACTIVITY), ("GET", "https://b.example/actors/group", None)],
 )
 def test_round_trip_sign_then_verify(rsa_keys, method, url, body):
-    headers = sign_request(method, url, {"Accept": "application/activity+json"}, body, KEY_ID, rsa_keys[0], now=NOW)
+    headers = sign_request(
+        method, url, {"Accept": "application/activity+json"}, body, KEY_ID, rsa_keys[0], now=NOW
+    )
     verified = verify_request(received(method, url, headers, body or b""), rsa_keys[1], now=NOW)
     assert verified.key_id == KEY_ID
     assert verified.scheme == signatures.CAVAGE
@@ -228,13 +234,17 @@ def _flip_signature(headers: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("tamper", "error"),
     [
-        pytest.param(lambda r: {**r, "body": ACTIVITY.replace(b"Like", b"Dislike")}, DigestMismatch, id="body"),
+        pytest.param(
+            lambda r: {**r, "body": ACTIVITY.replace(b"Like", b"Dislike")}, DigestMismatch, id="body"
+        ),
         pytest.param(
             lambda r: {**r, "body": b"{}", "headers": {**r["headers"], "Digest": digest_header(b"{}")}},
             InvalidSignature,
             id="body-and-its-digest",
         ),
-        pytest.param(lambda r: {**r, "headers": {**r["headers"], "Host": "c.example"}}, InvalidSignature, id="host"),
+        pytest.param(
+            lambda r: {**r, "headers": {**r["headers"], "Host": "c.example"}}, InvalidSignature, id="host"
+        ),
         pytest.param(lambda r: {**r, "path": "/users/someone/inbox"}, InvalidSignature, id="path"),
         pytest.param(lambda r: {**r, "path": "/inbox?x=1"}, InvalidSignature, id="query"),
         pytest.param(lambda r: {**r, "method": "PUT"}, InvalidSignature, id="method"),
@@ -243,7 +253,9 @@ def _flip_signature(headers: dict[str, str]) -> None:
             InvalidSignature,
             id="date",
         ),
-        pytest.param(lambda r: {**r, "headers": _flipped(r["headers"])}, InvalidSignature, id="signature-bytes"),
+        pytest.param(
+            lambda r: {**r, "headers": _flipped(r["headers"])}, InvalidSignature, id="signature-bytes"
+        ),
     ],
 )
 def test_tampering_with_a_signed_post_is_detected(rsa_keys, tamper, error):
@@ -262,7 +274,13 @@ def _flipped(headers: dict[str, str]) -> dict[str, str]:
 
 def test_error_status_hints_separate_bad_requests_from_failed_authentication():
     assert MalformedSignature.status_hint == DigestMismatch.status_hint == 400
-    for error in (MissingSignature, InvalidSignature, StaleRequest, UnsupportedAlgorithm, MissingRequiredHeader):
+    for error in (
+        MissingSignature,
+        InvalidSignature,
+        StaleRequest,
+        UnsupportedAlgorithm,
+        MissingRequiredHeader,
+    ):
         assert error.status_hint == 401
         assert issubclass(error, SignatureError)
 
@@ -308,14 +326,17 @@ def _cavage_headers(private_key, method, url, headers, signed, *, algorithm="rsa
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     lowered = {name.lower(): value for name, value in headers.items()}
     lines = [
-        f"(request-target): {method.lower()} {target}" if name == "(request-target)" else f"{name}: {lowered[name]}"
+        f"(request-target): {method.lower()} {target}"
+        if name == "(request-target)"
+        else f"{name}: {lowered[name]}"
         for name in signed
     ]
     algorithm_param = f'algorithm="{algorithm}",' if algorithm else ""
     signature = cavage_sign(private_key, lines, scheme=scheme)
+    covered = " ".join(signed)
     return {
         **headers,
-        "Signature": f'keyId="{KEY_ID}",{algorithm_param}headers="{" ".join(signed)}",signature="{signature}"',
+        "Signature": f'keyId="{KEY_ID}",{algorithm_param}headers="{covered}",signature="{signature}"',
     }
 
 
@@ -380,7 +401,12 @@ def test_missing_and_malformed_signatures(rsa_keys, headers, error):
 def test_unsupported_cavage_algorithms_are_refused(rsa_keys, algorithm):
     base = {"Host": "b.example", "Date": http_date(NOW)}
     headers = _cavage_headers(
-        load_private_key(rsa_keys[0]), "GET", INBOX, base, ["(request-target)", "host", "date"], algorithm=algorithm
+        load_private_key(rsa_keys[0]),
+        "GET",
+        INBOX,
+        base,
+        ["(request-target)", "host", "date"],
+        algorithm=algorithm,
     )
     with pytest.raises(UnsupportedAlgorithm):
         verify_request(received("GET", INBOX, headers), rsa_keys[1], now=NOW)
@@ -399,7 +425,9 @@ def test_mastodon_shaped_post_with_extra_signed_headers_verifies(rsa_keys):
     }
     signed = ["(request-target)", "host", "date", "digest", "content-type"]
     headers = _cavage_headers(load_private_key(rsa_keys[0]), "POST", INBOX, base, signed)
-    headers["Signature"] = headers["Signature"].replace(KEY_ID, "https://mastodon.example/users/alice#main-key")
+    headers["Signature"] = headers["Signature"].replace(
+        KEY_ID, "https://mastodon.example/users/alice#main-key"
+    )
     # keyId is not part of the signing string, so renaming it keeps the signature valid.
     wire = [(name.upper() if name == "Date" else name, value) for name, value in headers.items()]
     wire += [("User-Agent", "http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.example/)")]
@@ -410,7 +438,11 @@ def test_mastodon_shaped_post_with_extra_signed_headers_verifies(rsa_keys):
 
 
 def test_mastodon_shaped_get_in_any_header_order_verifies(rsa_keys):
-    base = {"Host": "b.example", "Date": http_date(NOW), "Accept": "application/activity+json, application/ld+json"}
+    base = {
+        "Host": "b.example",
+        "Date": http_date(NOW),
+        "Accept": "application/activity+json, application/ld+json",
+    }
     headers = _cavage_headers(
         load_private_key(rsa_keys[0]), "GET", INBOX, base, ["date", "host", "(request-target)", "accept"]
     )
@@ -529,7 +561,12 @@ def test_our_signature_verifies_with_httpsig(rsa_keys, method, url, body):
     )
     assert verifier.verify() is True
     tampered = httpsig.HeaderVerifier(
-        headers, rsa_keys[1], required_headers=required, method=method, path=path + "x", sign_header="signature"
+        headers,
+        rsa_keys[1],
+        required_headers=required,
+        method=method,
+        path=path + "x",
+        sign_header="signature",
     )
     assert tampered.verify() is False
 
@@ -618,7 +655,9 @@ def test_rfc9421_ed25519_get_over_target_uri_verifies(ed25519_keys):
         pytest.param(lambda r: {**r, "body": b'{"type":"Delete"}'}, DigestMismatch, id="body"),
         pytest.param(lambda r: {**r, "path": "/elsewhere"}, InvalidSignature, id="path"),
         pytest.param(lambda r: {**r, "method": "PUT"}, InvalidSignature, id="method"),
-        pytest.param(lambda r: {**r, "headers": {**r["headers"], "host": "c.example"}}, InvalidSignature, id="host"),
+        pytest.param(
+            lambda r: {**r, "headers": {**r["headers"], "host": "c.example"}}, InvalidSignature, id="host"
+        ),
         pytest.param(
             lambda r: {**r, "headers": {**r["headers"], "content-type": "text/plain"}},
             InvalidSignature,
@@ -632,7 +671,12 @@ def test_rfc9421_tampering_is_detected(rsa_keys, tamper, error):
         algorithms.RSA_V1_5_SHA256,
         covered=("@method", "@authority", "@path", "content-type"),
     )
-    original = {"method": request.method, "path": request.path, "headers": request.headers, "body": request.body}
+    original = {
+        "method": request.method,
+        "path": request.path,
+        "headers": request.headers,
+        "body": request.body,
+    }
     assert verify_request(SignedRequest(**original), rsa_keys[1], now=NOW)
     with pytest.raises(error):
         verify_request(SignedRequest(**tamper(original)), rsa_keys[1], now=NOW)
