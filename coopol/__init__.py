@@ -11,6 +11,9 @@ from flask import Flask
 
 __version__ = "0.1.0"
 
+# Registered in this order: each may listen to the ones before it; federation comes last.
+FEATURE_PACKAGES = ("coopol.accounts", "coopol.ideas", "coopol.moderation", "coopol.federation")
+
 
 def instance_path_from_env() -> Path:
     return Path(os.environ.get("COOPOL_INSTANCE") or "instance").resolve()
@@ -79,10 +82,9 @@ def _register_modules(app: Flask) -> None:
     import importlib
 
     # Each feature package exposes `register(app)`; federation comes last and listens to the others.
-    for name in ("coopol.accounts", "coopol.ideas", "coopol.moderation", "coopol.federation"):
+    for name in FEATURE_PACKAGES:
         module = importlib.import_module(name)
-        if hasattr(module, "register"):
-            module.register(app)
+        module.register(app)
     from coopol.core.pages import bp as core_pages
 
     app.register_blueprint(core_pages)
