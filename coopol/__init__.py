@@ -36,9 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask import request
     from flask_login import current_user
     from flask_smorest import Api
-    from flask import request
 
     from coopol.accounts.auth import init_auth
     from coopol.core.errors import register_error_handlers
