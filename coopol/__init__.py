@@ -36,16 +36,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from flask import request
+    from flask import has_request_context, request
     from flask_login import current_user
-    from flask_smorest import Api
 
     from coopol.accounts.auth import init_auth
     from coopol.core.errors import register_error_handlers
     from coopol.core.events import init_events
+    from coopol.core.schemas import Api
     from coopol.core.templating import init_templating
     from coopol.core.uow import init_unit_of_work
-    from coopol.core.web import init_security_headers
+    from coopol.core.web import init_request_guards, init_security_headers
     from coopol.extensions import babel, csrf, db, limiter, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -58,7 +58,9 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
     def select_locale() -> str:
-        languages = app.config["LANGUAGES"]
+        languages = app.config["UI_LANGUAGES"]  # those the interface is translated into
+        if not has_request_context():  # CLI, workers: the instance's language
+            return app.config["LANGUAGE"]
         if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
             return current_user.locale
         chosen = request.cookies.get("lang")
@@ -74,6 +76,7 @@ def _init_extensions(app: Flask) -> None:
     init_security_headers(app)
     app.extensions["coopol.api"] = Api(app, spec_kwargs={"info": {
         "description": "The Coopol JSON API. Errors: {code, status, message, errors: {field: [messages]}}."}})
+    init_request_guards(app)
     # After the Api: our handlers replace flask-smorest's so every error has one shape.
     register_error_handlers(app)
 

@@ -11,14 +11,34 @@ from flask import current_app
 from flask.cli import ScriptInfo, with_appcontext
 
 from coopol import create_app
+from coopol.config import DEFAULTS
 
 
 class CoopolGroup(click.Group):
-    """Gives every command a ScriptInfo that builds the app lazily, like `flask` does."""
+    """Gives every command a ScriptInfo that builds the app lazily, like `flask` does, and turns
+    configuration and database failures into the one-line error an admin can act on."""
 
     def make_context(self, info_name, args, parent=None, **extra):
         extra.setdefault("obj", ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False))
         return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+
+        from coopol.config import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(f"Configuration: {error}") from None
+        except (DBAPIError, NoSuchModuleError) as error:
+            raise click.ClickException(f"Database: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()
+    return text[0] if text else type(cause).__name__
 
 
 def _set_instance(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -45,12 +65,28 @@ def _unit(fn, *args, **kwargs):
     from coopol.core.errors import DomainError
     from coopol.core.uow import unit_of_work
 
+    _check_database_ready()
     try:
         with unit_of_work():
             return fn(*args, **kwargs)
     except DomainError as error:
-        details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.errors.items())
-        fail(error.message + (f" ({details})" if details and details not in error.message else ""))
+        fail(describe_error(error))
+
+
+def describe_error(error) -> str:
+    """One line: the message, then what each field needs unless the message already says it."""
+    from flask_babel import gettext
+
+    message = str(error.message)
+    if error.errors and message == gettext("Some fields are invalid: %(fields)s",
+                                           fields=", ".join(sorted(error.errors))):
+        message = ""  # the details below name every field
+    details = [f"{field}: {' '.join(map(str, msgs))}" for field, msgs in error.errors.items()
+               if [str(m) for m in msgs] != [str(error.message)]]
+    named = [field for field, msgs in error.errors.items() if [str(m) for m in msgs] == [str(error.message)]]
+    if named:
+        message += f" ({', '.join(named)})"
+    return " ".join(part for part in (message, "; ".join(details)) if part)
 
 
 def upgrade_database() -> None:
@@ -59,26 +95,38 @@ def upgrade_database() -> None:
     upgrade(revision="heads")
 
 
+def _check_sqlite_folder() -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        folder = Path(url.database).parent
+        if not folder.is_dir():
+            fail(f"No instance folder at {folder}: create the instance with `coopol --instance DIR init ...`.")
+
+
 @cli.command()
 @click.option("--name", required=True, help="The party's or instance's name, shown on every page.")
 @click.option("--url", required=True, help="The public base URL, e.g. https://ideas.party.example")
-@click.option("--language", default="en", show_default=True, help="Default language (en, fr, es, de).")
+@click.option("--language", default="en", show_default=True, type=click.Choice(DEFAULTS["LANGUAGES"]),
+              help="Default language.")
 @click.option("--description", default="", help="One sentence shown on the home page.")
 def init(name: str, url: str, language: str, description: str) -> None:
     """Create (or complete) an instance folder: config, database, keys. Safe to run again."""
-    from urllib.parse import urlsplit
-
-    from coopol.config import read_or_create_secret, write_instance_config
+    from coopol.config import ConfigError, check_base_url, read_or_create_secret, write_instance_config
     from coopol.federation.keys import ensure_instance_keypair
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        fail(f"--url must be a base URL like https://ideas.party.example, not '{url}'.")
+    try:
+        url = check_base_url(url)
+    except ConfigError as error:
+        fail(str(error))
+    if not name.strip():
+        fail("--name must not be empty.")
     instance_path = Path(os.environ.get("COOPOL_INSTANCE") or "instance").resolve()
     instance_path.mkdir(parents=True, exist_ok=True)
     os.chmod(instance_path, 0o700)
     config_file = write_instance_config(instance_path, {
-        "name": name, "url": url.rstrip("/"), "language": language, "description": description,
+        "name": name.strip(), "url": url, "language": language, "description": description,
         "registration": "open"})
     read_or_create_secret(instance_path)
     key_path, created = ensure_instance_keypair(instance_path)
@@ -104,12 +152,31 @@ def run(host: str, port: int) -> None:
 
 
 def _check_database_ready() -> None:
-    from sqlalchemy import inspect
+    state = database_state()
+    if state == "missing":
+        fail("The database is not initialised: run `coopol --instance DIR init ...` or `coopol db upgrade`.")
+    if state == "outdated":
+        fail("The database needs migrations that are not applied yet: run `coopol --instance DIR db upgrade`.")
+
+
+def database_state() -> str:
+    """`missing` (no database or no tables), `outdated` (migrations pending) or `ready`."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import make_url
 
     from coopol.extensions import db
 
-    if "members" not in inspect(db.engine).get_table_names():
-        fail("The database is not initialised: run `coopol --instance DIR init ...` or `coopol db upgrade`.")
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") and not Path(
+            url.database).exists():
+        return "missing"  # checked first: connecting would create an empty file
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    with db.engine.connect() as connection:
+        applied = set(MigrationContext.configure(connection).get_current_heads())
+    if not applied:
+        return "missing"
+    return "ready" if applied == set(script.get_heads()) else "outdated"
 
 
 @cli.group()
@@ -121,6 +188,7 @@ def db() -> None:
 @with_appcontext
 def db_upgrade() -> None:
     """Apply every pending migration."""
+    _check_sqlite_folder()
     upgrade_database()
     click.echo("Database is up to date.")
 
@@ -171,6 +239,7 @@ def users_list() -> None:
     from coopol.accounts.models import Member
     from coopol.extensions import db as database
 
+    _check_database_ready()
     for member in database.session.scalars(select(Member).where(Member.host.is_(None)).order_by(Member.id)):
         click.echo(f"{member.handle}\t{member.role}\t{member.status}\t{member.created_at:%Y-%m-%d}")
 
@@ -215,7 +284,7 @@ def register_command(command: click.Command) -> None:
 
 
 def main() -> None:
-    for module in ("coopol.federation.cli",):
+    for module in ("coopol.federation.cli", "coopol.demo"):
         try:
             __import__(module)
         except ModuleNotFoundError as error:

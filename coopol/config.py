@@ -1,19 +1,25 @@
-"""Configuration: defaults < instance file (`coopol.toml` in the instance folder) < environment.
+"""Configuration: defaults < instance file (`coopol.toml` in the instance folder) < environment
+< `test_config`.
 
-Environment: `COOPOL_<KEY>` for any key below (values parsed as TOML scalars when possible),
-`DATABASE_URL` for the database, `COOPOL_INSTANCE` for the instance folder.
+Environment: `COOPOL_<KEY>` for any key below (read as the type of its default: text, integer,
+true/false, list; unknown keys as TOML scalars when possible), `DATABASE_URL` for the database,
+`COOPOL_INSTANCE` for the instance folder. A bad value stops the app with a `ConfigError` that says
+which key is wrong and why.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CONFIG_FILE = "coopol.toml"
 SECRET_FILE = "secret_key"
+REGISTRATION_POLICIES = ("open", "invite", "closed")
 
 DEFAULTS: dict[str, Any] = {
     "NAME": "Coopol",
@@ -43,13 +49,63 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "TESTING": False,
 }
+# Types of keys whose default (None) does not tell.
+_TYPES: dict[str, type] = {
+    "SECRET_KEY": str, "SQLALCHEMY_DATABASE_URI": str, "SESSION_COOKIE_SECURE": bool,
+    "WTF_CSRF_TIME_LIMIT": int,
+}
+# COOPOL_* variables that are not configuration (the CLI's instance folder and password option).
+_NOT_CONFIG = frozenset({"INSTANCE", "PASSWORD"})
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
-def _parse_env_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+class ConfigError(ValueError):
+    """A configuration value that cannot work; the message names the key and the fix."""
+
+
+def _expected_type(key: str) -> type | None:
+    if key in _TYPES:
+        return _TYPES[key]
+    default = DEFAULTS.get(key)
+    return type(default) if default is not None else None
+
+
+def _parse_env_value(key: str, raw: str) -> Any:
+    expected = _expected_type(key)
+    if expected is str:
         return raw
+    if expected is bool:
+        if raw.strip().lower() in _TRUE:
+            return True
+        if raw.strip().lower() in _FALSE:
+            return False
+        raise ConfigError(f"COOPOL_{key} must be true or false, not '{raw}'.")
+    if expected is int:
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"COOPOL_{key} must be a whole number, not '{raw}'.") from None
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        if expected is list:
+            return [item.strip() for item in raw.split(",") if item.strip()]
+        if expected is not None:
+            raise ConfigError(f"COOPOL_{key} is not a valid {expected.__name__}: '{raw}'.") from None
+        return raw
+    if expected is not None and not isinstance(value, expected):
+        raise ConfigError(f"COOPOL_{key} must be a {expected.__name__}, not '{raw}'.")
+    return value
+
+
+def _read_config_file(config_file: Path) -> dict[str, Any]:
+    try:
+        with config_file.open("rb") as fh:
+            return {key.upper(): value for key, value in tomllib.load(fh).items()}
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{config_file} is not valid TOML: {error}.") from None
+    except OSError as error:
+        raise ConfigError(f"{config_file} cannot be read: {error.strerror}.") from None
 
 
 def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,19 +113,22 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
     config: dict[str, Any] = dict(DEFAULTS)
     config_file = instance_path / CONFIG_FILE
     if config_file.exists():
-        with config_file.open("rb") as fh:
-            config.update({key.upper(): value for key, value in tomllib.load(fh).items()})
+        config.update(_read_config_file(config_file))
     for key, raw in os.environ.items():
-        if key.startswith("COOPOL_") and key not in ("COOPOL_INSTANCE",) and not key.startswith("COOPOL_TEST_"):
-            config[key.removeprefix("COOPOL_")] = _parse_env_value(raw)
+        if key.startswith("COOPOL_") and not key.startswith("COOPOL_TEST_"):
+            name = key.removeprefix("COOPOL_")
+            if name and name not in _NOT_CONFIG:
+                config[name] = _parse_env_value(name, raw)
     if os.environ.get("DATABASE_URL"):
         config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if test_config:
         config.update(test_config)
 
+    _check(config)
     if not config.get("SQLALCHEMY_DATABASE_URI"):
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'coopol.sqlite'}"
-    config["URL"] = str(config["URL"]).rstrip("/")
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    config["URL"] = check_base_url(config["URL"], key="URL")
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = config["URL"].startswith("https://")
         config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
@@ -79,11 +138,58 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
     return config
 
 
+def _check(config: dict[str, Any]) -> None:
+    for key, value in config.items():
+        expected = _expected_type(key)
+        if expected is None or value is None:
+            continue
+        if (expected is int and (isinstance(value, bool) or not isinstance(value, int))) or (
+                expected is not int and not isinstance(value, expected)):
+            raise ConfigError(f"The setting {key.lower()} must be a {expected.__name__}, not {value!r}.")
+    if config["REGISTRATION"] not in REGISTRATION_POLICIES:
+        # A typo must not silently open registration.
+        raise ConfigError(f"The setting registration must be one of {', '.join(REGISTRATION_POLICIES)}, "
+                          f"not '{config['REGISTRATION']}'.")
+    if config["LANGUAGE"] not in config["LANGUAGES"]:
+        raise ConfigError(f"The setting language ('{config['LANGUAGE']}') must be one of the languages "
+                          f"({', '.join(config['LANGUAGES'])}).")
+    if config["PASSWORD_MIN_LENGTH"] < 8:
+        raise ConfigError("The setting password_min_length must be at least 8.")
+
+
+def check_base_url(url: Any, *, key: str = "--url") -> str:
+    """The instance's public base URL, without a trailing slash; `ConfigError` when it is not one."""
+    text = str(url or "").strip()
+    example = "https://ideas.party.example"
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+        parts = urlsplit("")
+    if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.username
+            or parts.password or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ConfigError(f"{key} must be a base URL like {example}, not '{text}'.")
+    return text.rstrip("/")
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as hosting services hand them out) use psycopg 3, the
+    driver Coopol installs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 def read_or_create_secret(instance_path: Path) -> str:
     """The session-signing key lives in the instance folder, readable by the owner only."""
     secret_file = instance_path / SECRET_FILE
     if secret_file.exists():
-        return secret_file.read_text().strip()
+        secret = secret_file.read_text().strip()
+        if secret:
+            return secret
+        secret_file.unlink()  # an empty key signs nothing: replace it
     if not instance_path.exists():
         # No instance yet (e.g. `coopol --help`): an ephemeral key, nothing written.
         return secrets.token_hex(32)
@@ -95,18 +201,25 @@ def read_or_create_secret(instance_path: Path) -> str:
 
 
 def write_instance_config(instance_path: Path, values: dict[str, Any]) -> Path:
-    """Write (or update) `coopol.toml`, keeping keys the admin already set."""
+    """Create `coopol.toml`, or add the keys it lacks; what the admin wrote (values, comments, order)
+    is never changed."""
     config_file = instance_path / CONFIG_FILE
-    current: dict[str, Any] = {}
-    if config_file.exists():
-        with config_file.open("rb") as fh:
-            current = tomllib.load(fh)
-    for key, value in values.items():
-        current.setdefault(key.lower(), value)
-    lines = ["# Coopol instance configuration. Environment variables COOPOL_<KEY> override these.\n"]
-    for key, value in current.items():
-        lines.append(f"{key} = {_toml_value(value)}\n")
-    config_file.write_text("".join(lines))
+    if not config_file.exists():
+        lines = ["# Coopol instance configuration. Environment variables COOPOL_<KEY> override these.\n"]
+        lines += [f"{key.lower()} = {_toml_value(value)}\n" for key, value in values.items()]
+        config_file.write_text("".join(lines))
+        return config_file
+    current = {key.lower() for key in _read_config_file(config_file)}
+    missing = [f"{key.lower()} = {_toml_value(value)}\n" for key, value in values.items()
+               if key.lower() not in current]
+    if missing:
+        lines = config_file.read_text().splitlines(keepends=True)
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        # Top-level keys must come before the first [table], or TOML would file them under it.
+        first_table = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+        lines[first_table:first_table] = missing
+        config_file.write_text("".join(lines))
     return config_file
 
 
@@ -119,5 +232,5 @@ def _toml_value(value: Any) -> str:
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    # A JSON string is a valid TOML basic string (same escapes), newlines and quotes included.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")

@@ -7,6 +7,7 @@ since a bearer token is never sent by the browser on its own.
 from __future__ import annotations
 
 from flask import Flask, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from coopol.accounts.models import Member
@@ -45,27 +46,41 @@ def init_auth(app: Flask) -> None:
     def unauthorized():
         if wants_json():
             if bearer_token() is not None:
-                raise AuthenticationFailed("The API token is invalid, revoked, or its account cannot act.")
-            raise AuthenticationFailed("Authentication required: send 'Authorization: Bearer TOKEN' or log in.")
-        flash("Please log in to continue.", "info")
+                raise AuthenticationFailed(_("The API token is invalid, revoked, or its account cannot act."))
+            raise AuthenticationFailed(_("Authentication required: send 'Authorization: Bearer TOKEN' or log in."))
+        flash(_("Please log in to continue."), "info")
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
 
+    # CSRF policy, replacing Flask-WTF's blanket check (which would refuse every token call):
+    # pages' forms always need the token; API calls need it (in the X-CSRFToken header) only when
+    # they ride on the browser's cookies. A bearer token is never sent by the browser on its own,
+    # and a call without our cookies carries no ambient authority.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
     @app.before_request
-    def protect_api_session_calls():
-        if request.path.startswith("/api/") and request.method not in SAFE_METHODS and bearer_token() is None:
-            if current_app.config.get("WTF_CSRF_ENABLED", True):
-                csrf.protect()
+    def protect_against_csrf():
+        if not current_app.config.get("WTF_CSRF_ENABLED", True) or request.method in SAFE_METHODS:
+            return
+        if request.path.startswith("/api/") and (bearer_token() is not None or not _carries_our_cookies()):
+            return
+        csrf.protect(apply_exemptions=True)
+
+
+def _carries_our_cookies() -> bool:
+    names = (current_app.config.get("SESSION_COOKIE_NAME", "session"),
+             current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    return any(name in request.cookies for name in names)
 
 
 def require_member() -> Member:
     """The signed-in member, or an error. For routes that need one but are not behind login_required."""
     if not current_user.is_authenticated:
-        raise AuthenticationFailed("Authentication required.")
+        raise AuthenticationFailed(_("Authentication required."))
     return current_user._get_current_object()
 
 
 def require_moderator() -> Member:
     member = require_member()
     if not member.is_moderator:
-        raise PermissionDenied("Only moderators can do this.")
+        raise PermissionDenied(_("Only moderators can do this."))
     return member

@@ -3,6 +3,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -20,6 +22,12 @@ class Status(enum.StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     BANNED = "banned"
+
+
+# Words shown on pages for the stored values.
+ROLE_LABELS = {Role.MEMBER.value: _l("member"), Role.MODERATOR.value: _l("moderator"), Role.ADMIN.value: _l("admin")}
+STATUS_LABELS = {Status.ACTIVE.value: _l("active"), Status.SUSPENDED.value: _l("suspended"),
+                 Status.BANNED.value: _l("banned")}
 
 
 class Member(db.Model):
@@ -76,7 +84,7 @@ class Member(db.Model):
     @property
     def name(self) -> str:
         if self.is_erased:
-            return "deleted member"
+            return _("deleted member")
         return self.display_name or self.handle
 
     # Flask-Login protocol. The session id embeds the rotating token so sessions can be revoked.

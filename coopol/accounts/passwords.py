@@ -5,6 +5,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext as _
 
 # Checked so that an obvious password is refused with a reason rather than accepted.
 COMMON_PASSWORDS = frozenset({
@@ -41,18 +42,18 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def password_problems(password: str | None, *, handle: str = "", email: str = "") -> list[str]:
     """Reasons a password is refused; empty when it is acceptable."""
     if not password:
-        return ["A password is required."]
+        return [_("A password is required.")]
     min_length = current_app.config.get("PASSWORD_MIN_LENGTH", 10)
     problems = []
     if len(password) < min_length:
-        problems.append(f"Use at least {min_length} characters.")
+        problems.append(_("Use at least %(count)d characters.", count=min_length))
     if len(password) > 1024:
-        problems.append("Use at most 1024 characters.")
+        problems.append(_("Use at most %(count)d characters.", count=1024))
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
-        problems.append("This password is too easy to guess.")
+        problems.append(_("This password is too easy to guess."))
     if handle and handle.lower() in lowered:
-        problems.append("The password must not contain your handle.")
+        problems.append(_("The password must not contain your handle."))
     if email and email.split("@")[0].lower() in lowered and len(email.split("@")[0]) >= 3:
-        problems.append("The password must not contain your e-mail address.")
+        problems.append(_("The password must not contain your e-mail address."))
     return problems

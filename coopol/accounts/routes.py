@@ -9,16 +9,22 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from coopol.accounts import services
+from coopol.accounts.models import ROLE_LABELS, STATUS_LABELS
 from coopol.core.errors import DomainError
+from coopol.core.web import safe_redirect_target
 from coopol.extensions import limiter
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("core.home")
+@bp.app_template_global()
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -26,7 +32,7 @@ def _safe_next(target: str | None) -> str:
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile", handle=current_user.handle))
-    form, errors = request.form, {}
+    form, errors, status = request.form, {}, 200
     if request.method == "POST":
         try:
             member = services.register_member(
@@ -36,12 +42,11 @@ def register():
             )
         except DomainError as error:
             flash(error.message, "error")
-            errors = error.errors
+            errors, status = error.errors, error.status_code
         else:
             login_user(member)
             flash(_("Welcome to %(name)s!", name=current_app.config["NAME"]), "success")
             return redirect(url_for("accounts.profile", handle=member.handle))
-    status = 422 if errors else (400 if request.method == "POST" else 200)
     return render_template("accounts/register.html", form=form, errors=errors,
                            registration=current_app.config["REGISTRATION"]), status
 
@@ -57,7 +62,7 @@ def login():
             return render_template("accounts/login.html", form=request.form), error.status_code
         login_user(member, remember=bool(request.form.get("remember")))
         flash(_("You are logged in."), "success")
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_redirect_target(request.args.get("next")))
     return render_template("accounts/login.html", form={})
 
 
@@ -84,7 +89,9 @@ def settings():
             if request.form.get("action") == "password":
                 services.change_password(current_user, request.form.get("current_password", ""),
                                          request.form.get("new_password", ""))
-                login_user(current_user)  # the session token rotated: keep this session, end the others
+                # The session token rotated: log this session in again (with the member itself, not the
+                # `current_user` proxy, which Flask-Login would then resolve to itself forever).
+                login_user(current_user._get_current_object())
                 flash(_("Your password was changed; other sessions were logged out."), "success")
             else:
                 services.update_profile(current_user, display_name=request.form.get("display_name", ""),

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from coopol.accounts.models import ApiToken, Invitation, Member, Role, Status
@@ -61,34 +62,37 @@ def register_member(
     email = normalise_email(email or "")
     errors: dict[str, list[str]] = {}
     if not HANDLE_RE.match(handle):
-        errors["handle"] = ["Use 3 to 30 lowercase letters, digits or underscores."]
+        errors["handle"] = [_("Use 3 to 30 lowercase letters, digits or underscores.")]
     elif handle in RESERVED_HANDLES:
-        errors["handle"] = ["This handle is reserved."]
+        errors["handle"] = [_("This handle is reserved.")]
     if not EMAIL_RE.match(email) or len(email) > 254:
-        errors["email"] = ["Enter a valid e-mail address."]
+        errors["email"] = [_("Enter a valid e-mail address.")]
     problems = password_problems(password, handle=handle, email=email)
     if problems:
         errors["password"] = problems
     if role not in {r.value for r in Role}:
-        errors["role"] = [f"Unknown role '{role}'."]
+        errors["role"] = [_("Unknown role '%(role)s'.", role=role)]
     if len(display_name or "") > 100:
-        errors["display_name"] = ["Use at most 100 characters."]
+        errors["display_name"] = [_("Use at most %(count)d characters.", count=100)]
+    if locale is not None and locale not in current_app.config["UI_LANGUAGES"]:
+        errors["locale"] = [_("Choose one of: %(choices)s", choices=", ".join(current_app.config["UI_LANGUAGES"]))]
     if errors:
-        raise ValidationFailed("Some fields are invalid: " + ", ".join(sorted(errors)), errors)
+        raise ValidationFailed.fields(errors)
 
     invitation = None
     if not bypass_policy:
         policy = current_app.config.get("REGISTRATION", "open")
         if policy == "closed":
-            raise PermissionDenied("Registration is closed on this instance.")
+            raise PermissionDenied(_("Registration is closed on this instance."))
         if policy == "invite":
             invitation = _usable_invitation(invite_code)
 
     if db.session.scalar(select(Member.id).where(Member.handle == handle)):
-        raise Conflict("This handle is already taken.", {"handle": ["This handle is already taken."]})
+        message = _("This handle is already taken.")
+        raise Conflict(message, {"handle": [message]})
     if db.session.scalar(select(Member.id).where(Member.email == email)):
-        raise Conflict("This e-mail address is already registered.",
-                       {"email": ["This e-mail address is already registered."]})
+        message = _("This e-mail address is already registered.")
+        raise Conflict(message, {"email": [message]})
 
     member = Member(
         handle=handle,
@@ -111,12 +115,14 @@ def register_member(
 
 def _usable_invitation(code: str | None) -> Invitation:
     if not code:
-        raise ValidationFailed.field("invite_code", "This instance is invite-only: an invitation code is required.")
+        raise ValidationFailed.field("invite_code",
+                                    _("This instance is invite-only: an invitation code is required."))
     invitation = db.session.scalar(select(Invitation).where(Invitation.code_hash == _sha256(code.strip())))
     if invitation is None or invitation.used_at is not None or (
         invitation.expires_at is not None and invitation.expires_at < utcnow()
     ):
-        raise ValidationFailed.field("invite_code", "This invitation code is not valid (unknown, used or expired).")
+        raise ValidationFailed.field("invite_code",
+                                     _("This invitation code is not valid (unknown, used or expired)."))
     return invitation
 
 
@@ -144,7 +150,7 @@ def authenticate(login: str, password: str) -> Member:
     member = find_member_by_login(login)
     if member is None or member.is_erased or not verify_password(member.password_hash if member else None,
                                                                  password or ""):
-        raise AuthenticationFailed("Invalid login or password.")
+        raise AuthenticationFailed(_("Invalid login or password."))
     if member.is_restricted():
         raise PermissionDenied(_restriction_message(member))
     member.last_login_at = utcnow()
@@ -153,9 +159,11 @@ def authenticate(login: str, password: str) -> Member:
 
 def _restriction_message(member: Member) -> str:
     if member.status == Status.BANNED:
-        return "This account is banned."
-    until = member.suspended_until.strftime("%Y-%m-%d %H:%M UTC") if member.suspended_until else "further notice"
-    return f"This account is suspended until {until}."
+        return _("This account is banned.")
+    if member.suspended_until is None:
+        return _("This account is suspended until further notice.")
+    return _("This account is suspended until %(until)s.",
+             until=member.suspended_until.strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def load_member_for_session(session_id: str) -> Member | None:
@@ -175,8 +183,11 @@ def end_all_sessions(member: Member) -> None:
 
 def create_token(member: Member, name: str = "") -> tuple[ApiToken, str]:
     """A new personal token; the raw value is returned once and only its hash is kept."""
+    if not member.is_active:
+        # It would not work anyway (see `member_for_token`): say so rather than print a dead token.
+        raise PermissionDenied(_("This account cannot have API tokens (remote, erased, suspended or banned)."))
     if len(name or "") > 100:
-        raise ValidationFailed.field("name", "Use at most 100 characters.")
+        raise ValidationFailed.field("name", _("Use at most %(count)d characters.", count=100))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(member_id=member.id, name=(name or "").strip(), token_hash=_sha256(raw), prefix=raw[:10])
     db.session.add(token)
@@ -193,7 +204,7 @@ def list_tokens(member: Member) -> list[ApiToken]:
 def revoke_token(member: Member, token_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.member_id != member.id:
-        raise NotFound("No such token.")
+        raise NotFound(_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token
@@ -216,13 +227,13 @@ def update_profile(member: Member, *, display_name: str | None = None, bio: str 
                    locale: str | None = None) -> Member:
     errors: dict[str, list[str]] = {}
     if display_name is not None and len(display_name.strip()) > 100:
-        errors["display_name"] = ["Use at most 100 characters."]
+        errors["display_name"] = [_("Use at most %(count)d characters.", count=100)]
     if bio is not None and len(bio) > 2000:
-        errors["bio"] = ["Use at most 2000 characters."]
-    if locale is not None and locale not in current_app.config["LANGUAGES"]:
-        errors["locale"] = ["Choose one of: " + ", ".join(current_app.config["LANGUAGES"])]
+        errors["bio"] = [_("Use at most %(count)d characters.", count=2000)]
+    if locale is not None and locale not in current_app.config["UI_LANGUAGES"]:
+        errors["locale"] = [_("Choose one of: %(choices)s", choices=", ".join(current_app.config["UI_LANGUAGES"]))]
     if errors:
-        raise ValidationFailed("Some fields are invalid: " + ", ".join(sorted(errors)), errors)
+        raise ValidationFailed.fields(errors)
     if display_name is not None:
         member.display_name = display_name.strip()
     if bio is not None:
@@ -235,19 +246,20 @@ def update_profile(member: Member, *, display_name: str | None = None, bio: str 
 
 def change_password(member: Member, current_password: str, new_password: str) -> None:
     if not verify_password(member.password_hash, current_password or ""):
-        raise AuthenticationFailed("The current password is wrong.", {"current_password": ["Wrong password."]})
+        raise AuthenticationFailed(_("The current password is wrong."),
+                                   {"current_password": [_("Wrong password.")]})
     problems = password_problems(new_password, handle=member.handle, email=member.email or "")
     if problems:
-        raise ValidationFailed("The new password is not acceptable.", {"new_password": problems})
+        raise ValidationFailed(_("The new password is not acceptable."), {"new_password": problems})
     member.password_hash = hash_password(new_password)
     end_all_sessions(member)
 
 
 def set_role(actor: Member | None, member: Member, role: str) -> Member:
     if actor is not None and not actor.is_admin:
-        raise PermissionDenied("Only an administrator can change roles.")
+        raise PermissionDenied(_("Only an administrator can change roles."))
     if role not in {r.value for r in Role}:
-        raise ValidationFailed.field("role", f"Unknown role '{role}'.")
+        raise ValidationFailed.field("role", _("Unknown role '%(role)s'.", role=role))
     member.role = role
     return member
 
@@ -255,7 +267,7 @@ def set_role(actor: Member | None, member: Member, role: str) -> Member:
 def get_member_by_handle(handle: str) -> Member:
     member = db.session.scalar(select(Member).where(Member.handle == (handle or "").lower()))
     if member is None:
-        raise NotFound(f"No member '{handle}'.")
+        raise NotFound(_("No member '%(handle)s'.", handle=handle))
     return member
 
 
@@ -294,6 +306,14 @@ def export_member_data(member: Member) -> dict[str, Any]:
             for t in db.session.scalars(select(ApiToken).where(ApiToken.member_id == member.id)
                                         .order_by(ApiToken.id))
         ],
+        "invitations": {
+            "used": [{"used_at": _iso(i.used_at)} for i in db.session.scalars(
+                select(Invitation).where(Invitation.used_by_id == member.id))],
+            "created": [{"created_at": _iso(i.created_at), "expires_at": _iso(i.expires_at),
+                         "used": i.used_at is not None}
+                        for i in db.session.scalars(select(Invitation).where(Invitation.created_by_id == member.id)
+                                                    .order_by(Invitation.id))],
+        },
     }
     for section, exporter in EXPORTERS.items():
         data[section] = exporter(member)
@@ -307,7 +327,7 @@ def _iso(value: datetime | None) -> str | None:
 def erase_member(member: Member) -> Member:
     """Erase personal data (GDPR art. 17). Content stays, shown as by a deleted member."""
     if member.is_erased:
-        raise Conflict("This account is already erased.")
+        raise Conflict(_("This account is already erased."))
     publish("member_erasing", member=member)
     member.handle = f"deleted_{secrets.token_hex(6)}"
     member.display_name = ""

@@ -7,10 +7,16 @@ Services raise `DomainError` subclasses. On the API (and every JSON endpoint) th
 
 from __future__ import annotations
 
+import json
+import os
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 
@@ -31,6 +37,11 @@ class ValidationFailed(DomainError):
     @classmethod
     def field(cls, name: str, message: str) -> ValidationFailed:
         return cls(message, {name: [message]})
+
+    @classmethod
+    def fields(cls, errors: dict[str, list[str]]) -> ValidationFailed:
+        """Several invalid fields at once; the message names them."""
+        return cls(_("Some fields are invalid: %(fields)s", fields=", ".join(sorted(errors))), errors)
 
 
 class AuthenticationFailed(DomainError):
@@ -104,43 +115,106 @@ def _as_messages(value: Any) -> list[str]:
     return [str(value)]
 
 
+# Clearer (and translated) words than werkzeug's stock descriptions, used when an error carries no
+# message of its own.
+GENERIC_MESSAGES = {
+    400: _l("The request could not be understood."),
+    401: _l("Authentication required."),
+    403: _l("You are not allowed to do this."),
+    404: _l("Nothing exists at this address."),
+    405: _l("This method is not allowed at this address."),
+    413: _l("The request is too large."),
+    415: _l("Send the data as JSON (Content-Type: application/json)."),
+    422: _l("Some fields are invalid."),
+    429: _l("Too many requests. Please slow down and try again later."),
+    500: _l("Something went wrong on our side; the error was logged."),
+}
+_JSON_PACKAGE = os.path.dirname(json.__file__)
+
+# Shown when the error page itself cannot be rendered (a broken template, an unusable database).
+_FALLBACK_PAGE = ("<!doctype html><html><head><meta charset=\"utf-8\"><title>{status}</title></head>"
+                  "<body><main><h1>{status}</h1><p>{message}</p><p><a href=\"/\">Home</a></p></main></body></html>")
+
+
 def _respond(status: int, message: str, errors: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None):
+    message = str(message)
     if wants_json():
         response = jsonify(error_body(status, message, errors))
     else:
-        response = render_template("error.html", status=status, message=message, errors=errors or {})
-        response = (response, status)
-        from flask import make_response
-        response = make_response(*response)
+        try:
+            html = render_template("error.html", status=status, message=message, errors=errors or {})
+        except Exception:
+            current_app.logger.exception("The error page for %s could not be rendered", status)
+            html = _FALLBACK_PAGE.format(status=status, message=escape(message))
+        response = make_response(html)
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
 
 
+def _abandon_transaction() -> None:
+    """After an error the session may be unusable (a failed flush, an aborted PostgreSQL transaction);
+    roll back before anything queries again (translating a message or the error page may load the
+    member)."""
+    from coopol.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:
+        current_app.logger.exception("Rolling back after an error failed")
+
+
+def _raised_by_json_decoder(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename.startswith(_JSON_PACKAGE):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def _http_message(error: HTTPException, status: int) -> str:
+    data = getattr(error, "data", None) or {}
+    if data.get("message"):
+        return str(data["message"])
+    if isinstance(error, CSRFError):
+        return _("The security check of this form failed (%(reason)s) Reload the page and try again.",
+                 reason=error.description)
+    stock = getattr(type(error), "description", None)
+    if (not error.description or error.description == stock) and status in GENERIC_MESSAGES:
+        return str(GENERIC_MESSAGES[status])
+    return str(error.description or HTTPStatus(status).phrase)
+
+
 def register_error_handlers(app: Flask) -> None:
+    # Every error response rolls the unit of work back (see uow.py); doing it first also keeps the
+    # error page working when the failure left the transaction unusable.
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError):
+        _abandon_transaction()
         return _respond(error.status_code, error.message, error.errors, error.headers)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
         status = error.code or 500
+        _abandon_transaction()
         data = getattr(error, "data", None) or {}
         errors: dict[str, Any] = {}
         if "messages" in data:
             errors = _flatten_webargs(data["messages"])
-        message = data.get("message") or error.description or HTTPStatus(status).phrase
+        message = _http_message(error, status)
         if status == 422 and errors:
-            message = "Some fields are invalid: " + ", ".join(sorted(errors))
+            message = _("Some fields are invalid: %(fields)s", fields=", ".join(sorted(errors)))
         elif status == 400 and errors:
             message = "; ".join(m for msgs in errors.values() for m in msgs) or message
         headers = {}
         if status == 405 and error.get_response().headers.get("Allow"):
             headers["Allow"] = error.get_response().headers["Allow"]
         if status == 429:
-            message = "Too many requests: " + str(error.description) + ". Please slow down and try again later."
+            message = _("Too many requests (%(limit)s). Please slow down and try again later.",
+                        limit=error.description)
             resp = error.get_response()
             for key in ("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
                         "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
@@ -148,8 +222,18 @@ def register_error_handlers(app: Flask) -> None:
                     headers[key] = resp.headers[key]
         return _respond(status, message, errors, headers)
 
+    @app.errorhandler(RecursionError)
+    def handle_recursion(error: RecursionError):
+        # The standard JSON decoder gives up on very deep nesting with a RecursionError rather than
+        # a ValueError, so Flask and webargs let it through: that is bad input, not a bug.
+        if _raised_by_json_decoder(error):
+            message = _("The JSON body is nested too deeply.")
+            return _respond(400, message, {"_schema": [message]})
+        return handle_unexpected(error)
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         # A 500 is a bug; log it with its traceback and show a generic message.
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return _respond(500, "Something went wrong on our side; the error was logged.")
+        _abandon_transaction()
+        return _respond(500, str(GENERIC_MESSAGES[500]))

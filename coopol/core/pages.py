@@ -1,6 +1,9 @@
 """Pages that belong to no feature: the home page and the language switch."""
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from coopol.core.web import safe_redirect_target
 
 bp = Blueprint("core", __name__)
 
@@ -15,11 +18,12 @@ def home():
 @bp.post("/language")
 def set_language():
     lang = request.form.get("lang", "")
-    target = request.form.get("next") or url_for("core.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("core.home")
-    response = redirect(target)
-    if lang in current_app.config["LANGUAGES"]:
+    response = redirect(safe_redirect_target(request.form.get("next")))
+    if lang in current_app.config["UI_LANGUAGES"]:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax",
                             secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+        # A signed-in member's saved language wins over the cookie: the switch updates it too
+        # (committed with the request).
+        if current_user.is_authenticated and hasattr(current_user, "locale"):
+            current_user.locale = lang
     return response

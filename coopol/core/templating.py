@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, current_app
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_datetime as babel_format_datetime
@@ -16,8 +18,20 @@ def add_nav(app: Flask, endpoint: str, label, *, members_only: bool = False) -> 
     app.extensions["coopol.nav"]["members" if members_only else "main"].append((endpoint, label))
 
 
+def interface_languages(app: Flask) -> list[str]:
+    """The configured languages the interface speaks: English (the source) and those with a compiled
+    catalog. `LANGUAGES` may list more, for content (an idea's language)."""
+    translations = Path(app.root_path) / "translations"
+    return [code for code in app.config["LANGUAGES"]
+            if code == "en" or (translations / code / "LC_MESSAGES" / "messages.mo").exists()]
+
+
 def init_templating(app: Flask) -> None:
     app.extensions["coopol.nav"] = {"main": [], "members": []}
+    app.config.setdefault("UI_LANGUAGES", interface_languages(app))
+    if app.config["LANGUAGE"] not in app.config["UI_LANGUAGES"] and app.config["UI_LANGUAGES"]:
+        app.logger.warning("The interface has no '%s' translation yet: pages fall back to English.",
+                           app.config["LANGUAGE"])
 
     @app.context_processor
     def helpers():

@@ -1,11 +1,29 @@
-"""Web hardening applied to every response: security headers and a strict CSP (no inline script)."""
+"""Web hardening applied to every request and response: security headers, a strict CSP (no inline
+script), request guards (JSON-only API bodies, no NUL characters, ids that fit a database integer)
+and safe redirect targets."""
 
-from flask import Flask, Response, request
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.routing import IntegerConverter
+
+from coopol.core.errors import NotFound, ValidationFailed
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# NUL and lone surrogates cannot be stored (PostgreSQL refuses them) and never belong in text.
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+MAX_DATABASE_ID = 2**31 - 1
 
 
 def init_security_headers(app: Flask) -> None:
@@ -24,3 +42,52 @@ def init_security_headers(app: Flask) -> None:
         if request.path.startswith("/api/") and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         return response
+
+
+class IdConverter(IntegerConverter):
+    """`<int:id>` that only matches ids a database integer can hold: a larger number is a 404, not a
+    database overflow."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_DATABASE_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_request_guards(app: Flask) -> None:
+    """Call before any blueprint is registered (the `int` converter applies to rules added later)."""
+    app.url_map.converters["int"] = IdConverter
+    api = app.extensions.get("coopol.api")
+    if api is not None:
+        from flask_smorest.spec.plugins import integerconverter2paramschema
+
+        api.register_converter(IdConverter, integerconverter2paramschema)
+
+    @app.before_request
+    def require_json_api_bodies():
+        if (request.path.startswith("/api/") and request.method in BODY_METHODS and _has_body()
+                and not request.is_json):
+            raise UnsupportedMediaType()
+
+    @app.before_request
+    def refuse_unstorable_text():
+        if UNSTORABLE_TEXT.search(request.path):
+            raise NotFound(_("Nothing exists at this address."))
+        for location in (request.args, request.form if request.method in BODY_METHODS else MultiDict()):
+            for key, values in location.lists():
+                if UNSTORABLE_TEXT.search(key) or any(UNSTORABLE_TEXT.search(v) for v in values):
+                    raise ValidationFailed.field(
+                        UNSTORABLE_TEXT.sub("", key), _("This text contains characters that are not allowed."))
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def safe_redirect_target(target: str | None, fallback_endpoint: str = "core.home") -> str:
+    """A local path to redirect to, or the fallback: never another site (`//evil`, `/\\evil`,
+    `https://evil`), which browsers would happily follow."""
+    if target and target.startswith("/") and "\\" not in target and not any(ord(c) < 32 for c in target):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and not target.startswith("//"):
+            return target
+    return url_for(fallback_endpoint)

@@ -1,5 +1,34 @@
-"""Placeholder until the module lands."""
+"""Federation: keys, HTTP signatures, actors, WebFinger/NodeInfo, inbox, outbox, delivery, alliances.
+
+Nothing else in Coopol imports this package (except `create_app` and the CLI): it listens to domain
+events and calls domain services. Public entry points for later issues:
+`outbox.enqueue_activity`, `outbox.build_activity`, `outbox.ally_inboxes`,
+`activities.register_handler` (verify-then-receive inbox handlers), `fetch.fetch_document`/`fetch_actor`,
+`alliances.is_allied`, `actors.group_id`/`member_actor_id`/`signer_for`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+DEFAULTS = {
+    "FEDERATION_SIGNATURE_WINDOW": 3600,  # seconds of clock skew accepted on signed requests
+    "FEDERATION_TIMEOUT": 10.0,  # seconds, every outgoing request
+    "FEDERATION_MAX_BODY": 1024 * 1024,  # bytes, inbox POSTs
+}
 
 
-def register(app) -> None:
-    pass
+def register(app: Flask) -> None:
+    from coopol.core.events import subscribe
+    from coopol.extensions import csrf, limiter
+    from coopol.federation import admin, alliances, routes
+    from coopol.federation.hooks import forget_member_key
+
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    alliances.register_handlers()
+    csrf.exempt(routes.bp)  # signed by the sending server, not a browser form
+    limiter.exempt(routes.bp)  # allies are authenticated; a burst of deliveries is normal
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(admin.bp)
+    subscribe(app, "member_erasing", forget_member_key)

@@ -1,0 +1,168 @@
+"""Our actors: the instance (`Application`, /actor), its idea space (`Group`, /g/ideas) and one `Person`
+per local member (/u/<handle>); their documents, and the key each one signs with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from coopol.accounts.models import Member
+from coopol.extensions import db
+from coopol.federation.keys import decrypt_private_key, encrypt_private_key, read_actor_keypair
+from coopol.federation.models import MemberKey
+from coopol.federation.protocol import ACTOR_CONTEXT
+from coopol.federation.signatures import generate_rsa_keypair
+
+GROUP_NAME = "ideas"
+INSTANCE_USERNAME = "instance"
+
+
+def base_url() -> str:
+    return current_app.config["URL"]
+
+
+def server_host() -> str:
+    return current_app.config["SERVER_HOST"]
+
+
+def instance_actor_id() -> str:
+    return f"{base_url()}/actor"
+
+
+def group_id() -> str:
+    return f"{base_url()}/g/{GROUP_NAME}"
+
+
+def shared_inbox_url() -> str:
+    return f"{base_url()}/inbox"
+
+
+def member_actor_id(handle: str) -> str:
+    return f"{base_url()}/u/{handle}"
+
+
+def key_id_for(actor_id: str) -> str:
+    return f"{actor_id}#main-key"
+
+
+def _public_key(actor_id: str, public_pem: str) -> dict[str, str]:
+    return {"id": key_id_for(actor_id), "owner": actor_id, "publicKeyPem": public_pem}
+
+
+def _file_keypair(name: str) -> tuple[str, str]:
+    cache = current_app.extensions.setdefault("coopol.federation.keys", {})
+    if name not in cache:
+        cache[name] = read_actor_keypair(Path(current_app.instance_path), name)
+    return cache[name]
+
+
+def instance_actor_document() -> dict[str, Any]:
+    actor = instance_actor_id()
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor,
+        "type": "Application",
+        "preferredUsername": INSTANCE_USERNAME,
+        "name": current_app.config["NAME"],
+        "summary": current_app.config.get("DESCRIPTION", ""),
+        "url": f"{base_url()}/",
+        "inbox": shared_inbox_url(),
+        "outbox": f"{actor}/outbox",
+        "endpoints": {"sharedInbox": shared_inbox_url()},
+        "manuallyApprovesFollowers": True,
+        "publicKey": _public_key(actor, _file_keypair("instance")[1]),
+    }
+
+
+def group_document() -> dict[str, Any]:
+    actor = group_id()
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor,
+        "type": "Group",
+        "preferredUsername": GROUP_NAME,
+        "name": current_app.config["NAME"],
+        "summary": current_app.config.get("DESCRIPTION", ""),
+        "url": f"{base_url()}/",
+        "inbox": f"{actor}/inbox",
+        "outbox": f"{actor}/outbox",
+        "followers": f"{actor}/followers",
+        "endpoints": {"sharedInbox": shared_inbox_url()},
+        "manuallyApprovesFollowers": True,
+        "discoverable": True,
+        "publicKey": _public_key(actor, _file_keypair("group")[1]),
+    }
+
+
+def member_document(member: Member) -> dict[str, Any]:
+    actor = member_actor_id(member.handle)
+    key = ensure_member_key(member)
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor,
+        "type": "Person",
+        "preferredUsername": member.handle,
+        "name": member.name,
+        "summary": member.bio or "",
+        "url": f"{base_url()}/members/{member.handle}",
+        "inbox": f"{actor}/inbox",
+        "outbox": f"{actor}/outbox",
+        "endpoints": {"sharedInbox": shared_inbox_url()},
+        "published": member.created_at.isoformat(),
+        "publicKey": _public_key(actor, key.public_key_pem),
+    }
+
+
+def ensure_member_key(member: Member) -> MemberKey:
+    """The member's key pair, created (and flushed) the first time it is needed."""
+    key = db.session.scalar(select(MemberKey).where(MemberKey.member_id == member.id))
+    if key is not None:
+        return key
+    private, public = generate_rsa_keypair()
+    key = MemberKey(member_id=member.id, public_key_pem=public,
+                    private_key_encrypted=encrypt_private_key(private, current_app.config["SECRET_KEY"], member.id))
+    try:
+        with db.session.begin_nested():
+            db.session.add(key)
+    except IntegrityError:  # a concurrent request created it first: use theirs
+        key = db.session.scalar(select(MemberKey).where(MemberKey.member_id == member.id))
+    return key
+
+
+def local_member_for_actor(actor_id: str) -> Member | None:
+    prefix = f"{base_url()}/u/"
+    if not actor_id.startswith(prefix):
+        return None
+    handle = actor_id[len(prefix):]
+    return db.session.scalar(select(Member).where(Member.handle == handle, Member.host.is_(None),
+                                                  Member.erased_at.is_(None)))
+
+
+def signer_for(actor_id: str) -> tuple[str, str]:
+    """(key id, private PEM) to sign as one of our actors; ValueError for anything else."""
+    if actor_id == instance_actor_id():
+        return key_id_for(actor_id), _file_keypair("instance")[0]
+    if actor_id == group_id():
+        return key_id_for(actor_id), _file_keypair("group")[0]
+    member = local_member_for_actor(actor_id)
+    if member is None:
+        raise ValueError(f"{actor_id} is not one of our actors")
+    key = ensure_member_key(member)
+    return key_id_for(actor_id), decrypt_private_key(key.private_key_encrypted,
+                                                     current_app.config["SECRET_KEY"], member.id)
+
+
+def instance_signer() -> tuple[str, str]:
+    """Fetches are signed by the instance actor."""
+    return signer_for(instance_actor_id())
+
+
+def group_followers() -> list[str]:
+    from coopol.federation.models import Ally
+
+    allies = db.session.scalars(select(Ally).where(Ally.incoming == "accepted").order_by(Ally.host))
+    return [ally.group_id for ally in allies]

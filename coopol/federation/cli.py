@@ -1,0 +1,130 @@
+"""`coopol allies ...` and `coopol worker`."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask.cli import with_appcontext
+
+
+def _unit(fn, *args):
+    from coopol.cli import _unit as run_unit
+
+    return run_unit(fn, *args)
+
+
+def _deliver_now(change) -> None:
+    """CLI commands try their deliveries at once; what fails stays queued for `coopol worker`."""
+    from coopol.federation.delivery import deliver_now
+
+    for outcome in deliver_now(change.delivery_ids):
+        if outcome.state == "delivered":
+            click.echo(f"  delivered (HTTP {outcome.status})")
+        else:
+            click.echo(f"  not delivered yet ({outcome.state}: {outcome.error or outcome.status}); "
+                       "`coopol worker` will retry")
+
+
+@click.group()
+def allies() -> None:
+    """Alliances with other instances (the handshake is Follow / Accept between Groups)."""
+
+
+@allies.command("request")
+@click.argument("url")
+@with_appcontext
+def allies_request(url: str) -> None:
+    """Ask the instance at URL to ally (sends a Follow from our Group to theirs)."""
+    from coopol.federation.alliances import request_alliance
+
+    change = _unit(request_alliance, url)
+    click.echo(f"Asked {change.ally.host} ({change.ally.group_id}) to ally: {change.ally.status}.")
+    _deliver_now(change)
+
+
+def _answer(service, verb: str):
+    @click.argument("host")
+    @with_appcontext
+    def command(host: str) -> None:
+        change = _unit(service, host)
+        click.echo(f"{verb} {change.ally.host}: now {change.ally.status}.")
+        _deliver_now(change)
+
+    return command
+
+
+def _register_answers() -> None:
+    from coopol.federation import alliances as a
+
+    for name, service, verb, doc in (
+        ("accept", a.accept_alliance, "Accepted", "Accept HOST's pending request (and ask back, making it mutual)."),
+        ("reject", a.reject_alliance, "Rejected", "Reject HOST's pending request."),
+        ("revoke", a.revoke_alliance, "Revoked", "End the alliance with HOST (sends Undo(Follow)); both sides stop."),
+    ):
+        command = _answer(service, verb)
+        command.__doc__ = doc
+        allies.command(name)(command)
+
+
+_register_answers()
+
+
+@allies.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def allies_list(as_json: bool) -> None:
+    """Every known instance: status, last success, queue depth, failures."""
+    import json
+
+    from coopol.federation.alliances import list_allies
+
+    rows = list_allies()
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No alliances and no requests.")
+        return
+    click.echo("HOST\tSTATUS\tLAST SUCCESS\tQUEUED\tFAILURES\tFAILED")
+    for row in rows:
+        last = row.last_success_at.strftime("%Y-%m-%d %H:%M") if row.last_success_at else "never"
+        paused = f" (paused until {row.breaker_until:%H:%M})" if row.breaker_until else ""
+        click.echo(f"{row.host}\t{row.status}\t{last}\t{row.queued}\t{row.consecutive_failures}{paused}\t{row.failed}")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32))
+@click.option("--verbose", "-v", is_flag=True, help="Print every attempt.")
+@with_appcontext
+def worker(once: bool, concurrency: int, verbose: bool) -> None:
+    """Deliver queued activities to allies (run one or more, anywhere, against the same database)."""
+    from coopol.federation.delivery import run_worker
+
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo("Delivery worker running (Ctrl-C to stop).")
+
+    def report(outcome) -> None:
+        if verbose:
+            click.echo(f"delivery {outcome.delivery_id}: {outcome.state} {outcome.status or ''} {outcome.error}")
+
+    attempts = run_worker(once=once, concurrency=concurrency, stop=stop, report=report)
+    click.echo(f"Worker stopped after {attempts} delivery attempt(s).")
+
+
+COMMANDS = (allies, worker)
+
+
+def _register() -> None:
+    from coopol.cli import register_command
+
+    for command in COMMANDS:
+        register_command(command)
+
+
+_register()

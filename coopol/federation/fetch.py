@@ -1,0 +1,121 @@
+"""Fetching remote documents: only from allies (or the host being asked to ally), signed by our
+instance actor, 10 s, 1 MiB, an ActivityPub content type, and an `id` equal to the fetched URL."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from coopol.core.time import utcnow
+from coopol.extensions import db
+from coopol.federation.actors import instance_signer
+from coopol.federation.models import Ally, RemoteActor
+from coopol.federation.protocol import (
+    ACTIVITY_JSON,
+    LD_JSON_PROFILE,
+    ActorInfo,
+    ProtocolError,
+    is_activitypub_media_type,
+    parse_actor,
+)
+from coopol.federation.transport import TransportError, signed_request
+from coopol.federation.urls import UnsafeURL, host_of
+
+ACCEPT = f"{ACTIVITY_JSON}, {LD_JSON_PROFILE}"
+# Hosts we may fetch from: allied, or in the middle of the alliance handshake.
+CONTACTABLE = ("allied", "requested", "pending")
+
+
+class FetchError(Exception):
+    """A remote document could not be fetched or is not acceptable; `status_hint` for an inbox."""
+
+    status_hint = 401
+
+    def __init__(self, message: str, status_hint: int | None = None) -> None:
+        super().__init__(message)
+        if status_hint is not None:
+            self.status_hint = status_hint
+
+
+def may_fetch_from(host: str) -> bool:
+    ally = db.session.scalar(select(Ally).where(Ally.host == host))
+    return ally is not None and ally.status in CONTACTABLE
+
+
+def fetch_document(url: str, *, allow_host: str | None = None) -> dict[str, Any]:
+    """GET an ActivityPub document. `allow_host` admits a host that is not allied (the handshake)."""
+    try:
+        host = host_of(url)
+    except UnsafeURL as error:
+        raise FetchError(str(error), 400) from error
+    if host != allow_host and not may_fetch_from(host):
+        raise FetchError(f"{host} is not an ally: we do not fetch from it", 403)
+    key_id, private_pem = instance_signer()
+    try:
+        result = signed_request("GET", url, key_id=key_id, private_key_pem=private_pem,
+                                headers={"Accept": ACCEPT})
+    except UnsafeURL as error:
+        raise FetchError(f"refused to fetch {url}: {error}", 403) from error
+    except TransportError as error:
+        raise FetchError(str(error)) from error
+    if result.status != 200:
+        raise FetchError(f"GET {url} answered {result.status}")
+    if not is_activitypub_media_type(result.header("content-type")):
+        raise FetchError(f"GET {url} is not ActivityPub JSON (Content-Type: {result.header('content-type')})")
+    try:
+        document = json.loads(result.body)
+    except ValueError as error:
+        raise FetchError(f"GET {url} did not return JSON") from error
+    if not isinstance(document, dict):
+        raise FetchError(f"GET {url} did not return a JSON object")
+    if document.get("id") != url:
+        raise FetchError(f"GET {url} returned a document whose id is {document.get('id')!r}")
+    return document
+
+
+def fetch_actor(url: str, *, allow_host: str | None = None, key_id: str | None = None) -> ActorInfo:
+    """Fetch and parse an actor; its key must belong to it (`owner` == id, on its host)."""
+    document = fetch_document(url, allow_host=allow_host)
+    try:
+        actor = parse_actor(document, key_id=key_id)
+    except ProtocolError as error:
+        raise FetchError(f"{url}: {error}") from error
+    if actor.key_owner != actor.id or host_of(actor.inbox) != host_of(actor.id):
+        raise FetchError(f"{url}: its key or inbox belongs to someone else")
+    if actor.shared_inbox and host_of(actor.shared_inbox) != host_of(actor.id):
+        raise FetchError(f"{url}: its shared inbox is on another host")
+    return actor
+
+
+def cached_actor_for_key(key_id: str) -> RemoteActor | None:
+    return db.session.scalar(select(RemoteActor).where(RemoteActor.key_id == key_id))
+
+
+def cached_actor(actor_id: str) -> RemoteActor | None:
+    return db.session.scalar(select(RemoteActor).where(RemoteActor.ap_id == actor_id))
+
+
+def remember_actor(actor: ActorInfo) -> RemoteActor:
+    """Insert or refresh the cached copy of a verified remote actor (flushes)."""
+    row = cached_actor(actor.id)
+    if row is None:
+        row = RemoteActor(ap_id=actor.id)
+        db.session.add(row)
+    row.host = host_of(actor.id)
+    row.type = actor.type
+    row.preferred_username = actor.preferred_username[:200]
+    row.name = actor.name[:200]
+    row.inbox = actor.inbox
+    row.shared_inbox = actor.shared_inbox
+    row.key_id = actor.key_id
+    row.public_key_pem = actor.public_key_pem
+    row.fetched_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def is_fresh(row: RemoteActor, seconds: int) -> bool:
+    return row.fetched_at > utcnow() - timedelta(seconds=seconds)

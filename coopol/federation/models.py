@@ -1,0 +1,193 @@
+"""Federation storage: allies (remote instances), remote actors, member keys, inbox and outbox rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from coopol.core.state import StateMachine
+from coopol.core.time import UTCDateTime, utcnow
+from coopol.extensions import db
+
+# One side of an alliance: our Follow of their Group ("outgoing") or theirs of ours ("incoming").
+#   none -> pending (a Follow is sent or received) -> accepted | rejected; any -> revoked (Undo).
+ALLIANCE_SIDE = StateMachine("alliance side", {
+    "none": {"pending", "accepted"},
+    "pending": {"pending", "accepted", "rejected", "revoked"},
+    "accepted": {"accepted", "revoked", "pending"},
+    "rejected": {"pending", "rejected", "revoked"},
+    "revoked": {"pending", "revoked"},
+})
+
+# A delivery is tried until it is delivered, fails for good, or is cancelled (alliance ended).
+DELIVERY = StateMachine("delivery", {
+    "pending": {"delivered", "retrying", "failed", "cancelled"},
+    "retrying": {"delivered", "retrying", "failed", "cancelled"},
+})
+
+# A received activity: processed, ignored (no handler for its type), or errored and retried.
+INBOX_ITEM = StateMachine("inbox item", {
+    "received": {"processed", "ignored", "errored"},
+    "errored": {"processed", "ignored", "errored", "failed"},
+})
+
+
+class JSONText(db.TypeDecorator):
+    """JSON kept as text: identical on SQLite and PostgreSQL, and the exact received document."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect) -> str | None:
+        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class Ally(db.Model):
+    """A remote instance we are allied with, or asking, or asked by (host normalised, port kept)."""
+
+    __tablename__ = "federation_allies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    base_url: Mapped[str] = mapped_column(String(2048))
+    group_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    group_inbox: Mapped[str] = mapped_column(String(2048))
+    shared_inbox: Mapped[str | None] = mapped_column(String(2048))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    outgoing: Mapped[str] = mapped_column(String(16), default="none")
+    incoming: Mapped[str] = mapped_column(String(16), default="none")
+    our_follow_id: Mapped[str | None] = mapped_column(String(2048))
+    their_follow_id: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Delivery health, per host: the breaker pauses every delivery to a failing peer.
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    breaker_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def is_allied(self) -> bool:
+        return self.outgoing == "accepted" and self.incoming == "accepted"
+
+    @property
+    def status(self) -> str:
+        """One word for lists: allied, requested (we asked), pending (they asked), rejected, revoked."""
+        if self.is_allied:
+            return "allied"
+        if self.incoming == "pending":
+            return "pending"
+        if self.outgoing in ("pending", "accepted"):
+            return "requested"
+        if "revoked" in (self.outgoing, self.incoming):
+            return "revoked"
+        if "rejected" in (self.outgoing, self.incoming):
+            return "rejected"
+        return "none"
+
+    @property
+    def delivery_inbox(self) -> str:
+        return self.shared_inbox or self.group_inbox
+
+    def __repr__(self) -> str:
+        return f"<Ally {self.host} out={self.outgoing} in={self.incoming}>"
+
+
+class RemoteActor(db.Model):
+    """A cached remote actor document (Group, Application or Person) and its public key."""
+
+    __tablename__ = "federation_remote_actors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    preferred_username: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    inbox: Mapped[str] = mapped_column(String(2048))
+    shared_inbox: Mapped[str | None] = mapped_column(String(2048))
+    key_id: Mapped[str] = mapped_column(String(2048), index=True)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MemberKey(db.Model):
+    """A local member's RSA key pair; the private key is encrypted with a key derived from the
+    instance secret (AES-GCM), so a database dump alone does not let anyone sign as the member."""
+
+    __tablename__ = "federation_member_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), unique=True)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InboxItem(db.Model):
+    """A received activity, stored once by id before it is processed (repeats are no-ops)."""
+
+    __tablename__ = "federation_inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(2048))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    payload: Mapped[Any] = mapped_column(JSONText)
+    state: Mapped[str] = mapped_column(String(16), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxActivity(db.Model):
+    """An activity we sent, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "federation_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ap_id: Mapped[str] = mapped_column(String(2048), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(2048))
+    payload: Mapped[Any] = mapped_column(JSONText)
+    public: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="activity", cascade="all, delete-orphan")
+
+
+class Delivery(db.Model):
+    """One activity to one inbox. Workers claim due rows, POST, and record the outcome."""
+
+    __tablename__ = "federation_deliveries"
+    __table_args__ = (UniqueConstraint("activity_id", "inbox_url", name="uq_federation_deliveries_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("federation_outbox.id", ondelete="CASCADE"), index=True)
+    inbox_url: Mapped[str] = mapped_column(String(2048))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    activity: Mapped[OutboxActivity] = relationship(back_populates="deliveries")
+
+
+Index("ix_federation_deliveries_due", Delivery.state, Delivery.next_attempt_at)
+Index("ix_federation_inbox_due", InboxItem.state, InboxItem.next_attempt_at)

@@ -1,0 +1,201 @@
+"""Listing ideas: sorts, filters, full-text search and pagination (keyset cursors for the API, page
+numbers for the web). One query per page; presenters.py then batch-loads tags, tallies and my votes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, or_, select
+
+from coopol.accounts.models import Member
+from coopol.core.errors import ValidationFailed
+from coopol.extensions import db
+from coopol.ideas.guards import is_moderator
+from coopol.ideas.models import Idea, IdeaState, IdeaTag, Tag
+from coopol.ideas.scopes import scope_tree
+from coopol.ideas.search import apply_search, search_terms
+
+SORTS = ("hot", "top", "new", "comments", "controversial", "relevance")
+PINNED = case((Idea.pinned_at.is_not(None), 1), else_=0)
+SORT_KEYS = {
+    "hot": [(Idea.hot_score, "float")],
+    "top": [(Idea.score, "int"), (Idea.support_count, "int")],
+    "new": [(Idea.published_at, "datetime")],
+    "comments": [(Idea.comment_count, "int"), (Idea.last_activity_at, "datetime")],
+    "controversial": [(Idea.controversy_score, "float"), (Idea.support_count, "int")],
+}
+
+
+@dataclass
+class IdeaPage:
+    ideas: list[Idea]
+    next_cursor: str | None = None
+    total: int | None = None
+    page: int = 1
+    pages: int = 1
+    sort: str = "hot"
+
+
+def _filtered(viewer: Member | None, *, state=None, tag=None, scope=None, language=None, origin=None,
+              author=None):
+    stmt = select(Idea)
+    if state == IdeaState.DRAFT:
+        # Drafts are private: this lists the viewer's own.
+        stmt = stmt.where(Idea.state == IdeaState.DRAFT, Idea.author_id == getattr(viewer, "id", -1))
+    elif state:
+        stmt = stmt.where(Idea.state == state)
+    else:
+        stmt = stmt.where(Idea.state.in_([IdeaState.PUBLISHED, IdeaState.EVALUATING, IdeaState.ACCEPTED,
+                                          IdeaState.REJECTED]))
+    if not is_moderator(viewer):
+        stmt = stmt.where(Idea.hidden_at.is_(None), Idea.removed_at.is_(None))
+    if tag:
+        stmt = stmt.where(Idea.id.in_(select(IdeaTag.idea_id).join(Tag).where(Tag.name == tag.lower().lstrip("#"))))
+    if scope:
+        stmt = stmt.where(Idea.scope.in_(scope_tree().descendants(scope)))
+    if language:
+        stmt = stmt.where(Idea.language == language)
+    if origin:
+        local = origin == "local" or origin.lower() == current_app.config["SERVER_HOST"]
+        stmt = stmt.where(Idea.origin_host.is_(None) if local else Idea.origin_host == origin.lower())
+    if author:
+        stmt = stmt.where(Idea.author_id.in_(select(Member.id).where(Member.handle == author.lower())))
+    return stmt
+
+
+def _keys(sort: str, relevance, pinned_first: bool):
+    keys = [(PINNED, "int")] if pinned_first else []
+    keys += [(relevance, "float")] if sort == "relevance" else SORT_KEYS[sort]
+    return keys + [(Idea.id, "int")]
+
+
+def _encode(sort: str, values: list) -> str:
+    raw = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps([sort, raw], separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, sort: str, kinds: list[str]) -> list:
+    invalid = ValidationFailed.field("cursor", _("This cursor is not valid for this list; start again without it."))
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        cursor_sort, raw = data
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise invalid from None
+    if cursor_sort != sort or not isinstance(raw, list) or len(raw) != len(kinds):
+        raise invalid
+    values = []
+    for value, kind in zip(raw, kinds, strict=True):
+        try:
+            if kind == "datetime":
+                values.append(datetime.fromisoformat(value))
+            elif kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+                values.append(value)
+            elif kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+                values.append(float(value))
+            else:
+                raise invalid
+        except (TypeError, ValueError):
+            raise invalid from None
+    return values
+
+
+def _after(keys, values):
+    """Rows after the cursor in a descending order on every key: (a, b) < (x, y) spelled portably."""
+    clauses = []
+    for i, ((expression, _kind), value) in enumerate(zip(keys, values, strict=True)):
+        equal = [k[0] == v for k, v in zip(keys[:i], values[:i], strict=True)]
+        clauses.append(and_(*equal, expression < value))
+    return or_(*clauses)
+
+
+def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str | None = None,
+               cursor: str | None = None, limit: int = 20, page: int | None = None, pinned_first: bool = True,
+               **filters) -> IdeaPage:
+    """A page of ideas the viewer may see. `cursor` (API) or `page` (web, counted) paginates."""
+    terms = search_terms(q)
+    sort = sort or ("relevance" if terms else "hot")
+    if sort not in SORTS:
+        raise ValidationFailed.field("sort", _("Choose one of: %(choices)s.", choices=", ".join(SORTS)))
+    if sort == "relevance" and not terms:
+        sort = "hot"
+    stmt = _filtered(viewer, **filters)
+    relevance = None
+    if terms:
+        stmt, relevance = apply_search(stmt, terms)
+    keys = _keys(sort, relevance, pinned_first and sort != "relevance")
+    order = [expression.desc() for expression, _kind in keys]
+    limit = max(1, min(int(limit), 100))
+
+    if page is not None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        pages = max(1, -(-total // limit))
+        page = max(1, min(page, pages))
+        ideas = list(db.session.scalars(stmt.order_by(*order).offset((page - 1) * limit).limit(limit)).unique())
+        return IdeaPage(ideas, None, total, page, pages, sort)
+
+    if cursor:
+        stmt = stmt.where(_after(keys, _decode(cursor, sort, [kind for _e, kind in keys])))
+    rows = db.session.execute(stmt.add_columns(*[e.label(f"k{i}") for i, (e, _k) in enumerate(keys)])
+                              .order_by(*order).limit(limit + 1)).unique().all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode(sort, [last[i + 1] for i in range(len(keys))])
+    return IdeaPage([row[0] for row in rows], next_cursor, sort=sort)
+
+
+@dataclass
+class CommentPage:
+    comments: list  # Comment, in tree order (depth-first, oldest first among siblings)
+    next_cursor: str | None = None
+
+
+def list_comments(idea: Idea, *, cursor: str | None = None, limit: int = 50) -> CommentPage:
+    """Threads in tree order, paginated by top-level comment: two queries per page."""
+    from coopol.ideas.models import Comment
+
+    limit = max(1, min(int(limit), 100))
+    roots_stmt = select(Comment).where(Comment.idea_id == idea.id, Comment.parent_id.is_(None))
+    if cursor:
+        created_at, last_id = _decode(cursor, "comments", ["datetime", "int"])
+        roots_stmt = roots_stmt.where(or_(Comment.created_at > created_at,
+                                          and_(Comment.created_at == created_at, Comment.id > last_id)))
+    roots = list(db.session.scalars(roots_stmt.order_by(Comment.created_at, Comment.id).limit(limit + 1)))
+    next_cursor = None
+    if len(roots) > limit:
+        roots = roots[:limit]
+        next_cursor = _encode("comments", [roots[-1].created_at, roots[-1].id])
+    replies = list(db.session.scalars(select(Comment).where(Comment.root_id.in_([r.id for r in roots]))
+                                      .order_by(Comment.created_at, Comment.id))) if roots else []
+    children: dict[int, list] = {}
+    for reply in replies:
+        children.setdefault(reply.parent_id, []).append(reply)
+    ordered: list = []
+
+    def visit(comment) -> None:
+        ordered.append(comment)
+        for child in children.get(comment.id, []):
+            visit(child)
+
+    for root in roots:
+        visit(root)
+    return CommentPage(ordered, next_cursor)
+
+
+def debate_sides(idea: Idea) -> dict[str, list]:
+    """Comments for and against, side by side, the most approved first (deleted ones left out)."""
+    from coopol.ideas.models import Comment
+
+    sides: dict[str, list] = {"for": [], "against": [], "neutral": []}
+    for comment in db.session.scalars(
+            select(Comment).where(Comment.idea_id == idea.id, Comment.deleted_at.is_(None))
+            .order_by((Comment.up_count - Comment.down_count).desc(), Comment.created_at)):
+        sides.setdefault(comment.stance, []).append(comment)
+    return sides

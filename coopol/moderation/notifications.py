@@ -1,0 +1,112 @@
+"""In-app notifications of moderation outcomes, with optional e-mail (off by default).
+
+E-mail is a side effect, so it is sent after the unit of work commits, never for a rolled-back change.
+With `NOTIFY_BY_EMAIL = true`, messages go to `MAIL_SERVER:MAIL_PORT` (from `MAIL_FROM`); without a
+`MAIL_SERVER` they are only logged, which is what a development instance wants.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from coopol.accounts.models import Member
+from coopol.core.errors import NotFound
+from coopol.core.time import utcnow
+from coopol.extensions import db
+from coopol.moderation.models import Notification
+
+_PENDING_MAIL = "coopol.pending_mail"
+
+
+def notify(member: Member | None, kind: str, message: str, *, link: str | None = None,
+           action_id: int | None = None) -> Notification | None:
+    """Tell a local member something. Remote and erased members have no inbox here."""
+    if member is None or not member.is_local or member.is_erased:
+        return None
+    notification = Notification(member_id=member.id, kind=kind, message=message, link=link,
+                                action_id=action_id)
+    db.session.add(notification)
+    if current_app.config.get("NOTIFY_BY_EMAIL") and member.email:
+        db.session.info.setdefault(_PENDING_MAIL, []).append((member.email, message, link))
+    return notification
+
+
+def list_notifications(member: Member, *, cursor: str | None = None, limit: int = 20
+                       ) -> tuple[list[Notification], str | None]:
+    query = select(Notification).where(Notification.member_id == member.id)
+    if cursor and cursor.isdigit():
+        query = query.where(Notification.id < int(cursor))
+    rows = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
+    next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def unread_count(member: Member) -> int:
+    return db.session.scalar(select(func.count(Notification.id)).where(
+        Notification.member_id == member.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(member: Member, notification_id: int | None = None) -> int:
+    """Mark one notification (or, without an id, all of them) read; returns how many changed."""
+    query = update(Notification).where(Notification.member_id == member.id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        exists = db.session.scalar(select(Notification.id).where(
+            Notification.id == notification_id, Notification.member_id == member.id))
+        if exists is None:
+            raise NotFound("No such notification.")
+        query = query.where(Notification.id == notification_id)
+    result = db.session.execute(query.values(read_at=utcnow()))
+    return result.rowcount or 0
+
+
+def delete_notifications(member: Member) -> None:
+    db.session.execute(Notification.__table__.delete().where(Notification.member_id == member.id))
+
+
+def export_notifications(member: Member) -> list[dict]:
+    rows = db.session.scalars(select(Notification).where(Notification.member_id == member.id)
+                              .order_by(Notification.id))
+    return [{"kind": n.kind, "message": n.message, "link": n.link, "created_at": n.created_at.isoformat(),
+             "read_at": n.read_at.isoformat() if n.read_at else None} for n in rows]
+
+
+def send_email(recipient: str, message: str, link: str | None) -> None:
+    config = current_app.config
+    mail = EmailMessage()
+    mail["From"] = config.get("MAIL_FROM") or f"noreply@{config['SERVER_HOST'].split(':')[0]}"
+    mail["To"] = recipient
+    mail["Subject"] = f"[{config['NAME']}] Moderation notice"
+    mail.set_content(message + (f"\n\n{config['URL']}{link}" if link else ""))
+    if not config.get("MAIL_SERVER"):
+        current_app.logger.info("E-mail (no MAIL_SERVER set, not sent) to %s: %s", recipient, message)
+        current_app.extensions.setdefault("coopol.mail_log", []).append(mail)
+        return
+    with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT", 25)), timeout=10) as smtp:
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls()
+        if config.get("MAIL_USERNAME"):
+            smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
+        smtp.send_message(mail)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending_mail(session: Session) -> None:
+    pending = session.info.pop(_PENDING_MAIL, None)
+    if not pending or not has_app_context():
+        return
+    for recipient, message, link in pending:
+        try:
+            send_email(recipient, message, link)
+        except (OSError, smtplib.SMTPException):
+            # The notification is stored in-app anyway; a mail failure must not break the request.
+            current_app.logger.exception("Could not send a notification e-mail to %s", recipient)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_mail(session: Session) -> None:
+    session.info.pop(_PENDING_MAIL, None)

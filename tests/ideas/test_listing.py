@@ -1,0 +1,204 @@
+"""Sorts, filters, full-text search, cursor pagination, and a bounded number of queries per page."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+
+def ids(response) -> list[int]:
+    assert response.status_code == 200, response.json
+    return [item["id"] for item in response.json["items"]]
+
+
+def set_columns(app, idea_id, **values):
+    from coopol.core.uow import unit_of_work
+    from coopol.extensions import db
+    from coopol.ideas.models import Idea
+
+    with app.app_context(), unit_of_work():
+        idea = db.session.get(Idea, idea_id)
+        for key, value in values.items():
+            setattr(idea, key, value)
+
+
+def test_sorts(app, client, member, create_idea):
+    alice = member("alice")
+    voters = [member(f"voter{n}") for n in range(4)]
+    old, popular, debated, split = (create_idea("alice", title=t) for t in ("Old", "Popular", "Debated", "Split"))
+    from coopol.core.time import utcnow
+
+    for headers in voters[:3]:
+        client.put(f"/api/v1/ideas/{popular}/vote", json={"value": "support"}, headers=headers)
+    for n, headers in enumerate(voters):
+        client.put(f"/api/v1/ideas/{split}/vote", json={"value": "support" if n % 2 else "oppose"}, headers=headers)
+    for _ in range(3):
+        client.post(f"/api/v1/ideas/{debated}/comments", json={"body": "Hmm"}, headers=alice)
+    assert ids(client.get("/api/v1/ideas?sort=top"))[0] == popular
+    assert ids(client.get("/api/v1/ideas?sort=comments"))[0] == debated
+    assert ids(client.get("/api/v1/ideas?sort=controversial"))[0] == split
+    assert ids(client.get("/api/v1/ideas?sort=new")) == [split, debated, popular, old]
+    # Hot decays with age: the same engagement a month ago counts for less than today.
+    from coopol.extensions import db
+    from coopol.ideas.counters import refresh_rankings
+    from coopol.ideas.models import Idea
+
+    month_ago = utcnow() - timedelta(days=30)
+    with app.app_context():
+        idea = db.session.get(Idea, popular)
+        idea.published_at = idea.last_activity_at = month_ago
+        refresh_rankings(idea)
+        db.session.commit()
+    hot = ids(client.get("/api/v1/ideas?sort=hot"))
+    assert hot.index(popular) == 3 and hot[0] in (split, debated)
+
+
+def test_filters(client, member, create_idea):
+    member("alice")
+    paris = create_idea("alice", scope="fr-paris", tags=["transport"], language="fr")
+    france = create_idea("alice", scope="fr", tags=["Transport", "climate"])
+    berlin = create_idea("alice", scope="de", language="de")
+    assert ids(client.get("/api/v1/ideas?scope=fr&sort=new")) == [france, paris]
+    assert set(ids(client.get("/api/v1/ideas?scope=eu"))) == {paris, france, berlin}
+    assert ids(client.get("/api/v1/ideas?scope=fr-paris")) == [paris]
+    assert set(ids(client.get("/api/v1/ideas?tag=transport"))) == {paris, france}
+    assert ids(client.get("/api/v1/ideas?tag=climate")) == [france]
+    assert ids(client.get("/api/v1/ideas?language=de")) == [berlin]
+    assert set(ids(client.get("/api/v1/ideas?origin=local"))) == {paris, france, berlin}
+    assert ids(client.get("/api/v1/ideas?origin=ally.example")) == []
+    assert ids(client.get("/api/v1/ideas?state=accepted")) == []
+    assert set(ids(client.get("/api/v1/ideas?author=alice"))) == {paris, france, berlin}
+
+
+def test_origin_filter_finds_copies_of_allies_ideas(app, client, member, create_idea):
+    member("alice")
+    local = create_idea("alice")
+    copy = create_idea("alice", ap_id="https://ally.example/ideas/9", origin_host="ally.example",
+                       origin_name="Ally party", url="https://ally.example/ideas/9", scope="somewhere-else")
+    assert ids(client.get("/api/v1/ideas?origin=ally.example")) == [copy]
+    assert ids(client.get("/api/v1/ideas?origin=local")) == [local]
+    item = client.get(f"/api/v1/ideas/{copy}").json
+    assert item["origin"] == {"host": "ally.example", "name": "Ally party"}
+    assert item["ap_id"] == item["url"] == "https://ally.example/ideas/9"
+
+
+def test_full_text_search_with_ranking(client, member, create_idea):
+    member("alice")
+    title_hit = create_idea("alice", title="Free public transport", body="For everyone.")
+    body_hit = create_idea("alice", title="Cheaper tickets", body="Make public transport cheaper.")
+    create_idea("alice", title="Parks", body="More trees.")
+    assert ids(client.get("/api/v1/ideas?q=transport")) == [title_hit, body_hit]
+    assert ids(client.get("/api/v1/ideas?q=TRANSP")) == [title_hit, body_hit]  # prefix of the last word
+    assert ids(client.get("/api/v1/ideas?q=trees")) != []
+    assert ids(client.get("/api/v1/ideas?q=nothing+matches+this")) == []
+    # Search syntax typed by people is just words.
+    for q in ['"', "transport OR", "NEAR(a b)", "a:*", "!!!", "'; DROP TABLE ideas; --", "*", "-x"]:
+        assert client.get("/api/v1/ideas", query_string={"q": q}).status_code == 200
+
+
+def test_search_follows_edits(client, member, create_idea):
+    alice = member("alice")
+    idea_id = create_idea("alice", title="Bicycle lanes", body="Paint them.")
+    assert ids(client.get("/api/v1/ideas?q=bicycle")) == [idea_id]
+    client.patch(f"/api/v1/ideas/{idea_id}", json={"title": "Tramway lines"}, headers=alice)
+    assert ids(client.get("/api/v1/ideas?q=bicycle")) == []
+    assert ids(client.get("/api/v1/ideas?q=tramway")) == [idea_id]
+
+
+@pytest.mark.parametrize("sort", ["hot", "top", "new", "comments", "controversial"])
+def test_cursor_pagination_visits_every_idea_once(client, member, create_idea, sort):
+    member("alice")
+    created = {create_idea("alice") for _ in range(7)}
+    seen, cursor = [], None
+    while True:
+        query = {"sort": sort, "limit": 3, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/v1/ideas", query_string=query)
+        seen += ids(response)
+        cursor = response.json["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(created)
+    # A cursor from another sort is refused rather than misread.
+    first = client.get("/api/v1/ideas", query_string={"sort": sort, "limit": 3}).json["next_cursor"]
+    other = "new" if sort != "new" else "top"
+    r = client.get("/api/v1/ideas", query_string={"sort": other, "cursor": first})
+    assert r.status_code == 422 and "cursor" in r.json["errors"]
+
+
+def test_search_results_paginate(client, member, create_idea):
+    member("alice")
+    created = {create_idea("alice", title=f"Solar panels {n}", body="solar " * n) for n in range(1, 6)}
+    first = client.get("/api/v1/ideas?q=solar&limit=2").json
+    second = client.get(f"/api/v1/ideas?q=solar&limit=2&cursor={first['next_cursor']}").json
+    third = client.get(f"/api/v1/ideas?q=solar&limit=2&cursor={second['next_cursor']}").json
+    seen = [i["id"] for page in (first, second, third) for i in page["items"]]
+    assert sorted(seen) == sorted(created) and third["next_cursor"] is None
+
+
+def test_pinned_first_hidden_and_removed_left_out(app, client, member, create_idea):
+    from coopol.core.time import utcnow
+
+    member("alice")
+    mod = member("mod", role="moderator")
+    pinned, normal, hidden, removed = (create_idea("alice") for _ in range(4))
+    set_columns(app, pinned, pinned_at=utcnow())
+    set_columns(app, hidden, hidden_at=utcnow(), hidden_reason="review")
+    set_columns(app, removed, removed_at=utcnow())
+    listed = ids(client.get("/api/v1/ideas?sort=new"))
+    assert listed == [pinned, normal]
+    assert set(ids(client.get("/api/v1/ideas?sort=new", headers=mod))) == {pinned, normal, hidden, removed}
+    page = client.get("/ideas").get_data(as_text=True)
+    assert page.index(f"/ideas/{pinned}\"") < page.index(f"/ideas/{normal}\"")
+
+
+def test_web_index_has_page_links(client, member, create_idea):
+    member("alice")
+    for _ in range(23):
+        create_idea("alice")
+    page = client.get("/ideas?sort=new").get_data(as_text=True)
+    assert page.count('data-testid="idea-card"') == 20 and "page=2" in page
+    second = client.get("/ideas?sort=new&page=2").get_data(as_text=True)
+    assert second.count('data-testid="idea-card"') == 3
+    assert client.get("/ideas?page=abc").status_code == 200
+
+
+def _statements(app, client, url, headers=None) -> int:
+    from coopol.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url, headers=headers or {}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_no_n_plus_one(app, client, member, create_idea):
+    """The number of statements for a page does not grow with the number of ideas on it (5 vs 50)."""
+    viewer = member("viewer")
+    authors = [member(f"author{n}") for n in range(5)]
+
+    def add_ideas(count: int, offset: int) -> None:
+        for n in range(offset, offset + count):
+            idea_id = create_idea(f"author{n % 5}", tags=[f"tag{n % 7}", "common"])
+            if n % 2:
+                client.put(f"/api/v1/ideas/{idea_id}/vote", json={"value": "support"}, headers=authors[n % 5])
+                client.put(f"/api/v1/ideas/{idea_id}/vote", json={"value": "oppose"}, headers=viewer)
+
+    urls = ("/api/v1/ideas?limit=50", "/api/v1/ideas?limit=50&q=idea&tag=common", "/ideas", "/ideas?q=idea")
+    add_ideas(5, 0)
+    client.get("/api/v1/me", headers=viewer)  # the token's last use is recorded once, not on every call
+    few = [_statements(app, client, url, viewer) for url in urls]
+    add_ideas(45, 5)
+    client.get("/api/v1/me", headers=viewer)
+    many = [_statements(app, client, url, viewer) for url in urls]
+    assert few == many
+    # One page costs a handful of statements: the viewer, the page, tags, tallies, my votes (+ a count on the web).
+    assert max(many) <= 8, many

@@ -1,0 +1,102 @@
+"""The benchmark machinery at a tiny scale. No figure is asserted: only that the bench seeds a
+consistent instance, measures, and writes JSON with a ratio for every scenario it could run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("COOPOL_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def bench_instance(tmp_path):
+    from bench.instance import create_instance
+    from bench.processes import free_port
+
+    instance = create_instance(tmp_path, "seeded", free_port(), PG_ADMIN_URL)
+    yield instance
+    instance.dispose()
+
+
+def test_seeded_instance_is_consistent_and_its_tokens_authenticate(bench_instance):
+    from bench.checks import inconsistencies
+    from bench.seed import SeedPlan, seed
+    from coopol.extensions import db
+
+    plan = SeedPlan(ideas=120, votes=600, comments=200, members=40, remote_members_per_ally=5, tokens=10,
+                    page_comments=50)
+    data = seed(bench_instance, plan, random.Random(3))
+    app = bench_instance.app
+    with app.app_context(), db.engine.connect() as conn:
+        assert inconsistencies(conn) == {}
+    assert data.counts["members"] == 40 and len(data.tokens) == 10
+    client = app.test_client()
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {data.tokens[3]}"})
+    assert me.status_code == 200
+    assert me.get_json()["handle"] == "bench000003"
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer cpl_not-a-token"}).status_code == 401
+    if data.idea_ids:
+        assert data.counts["ideas"] == 120 and data.counts["comments"] == 200
+        assert data.page_idea_id is not None
+        # The app's own vote path keeps the seeded counters consistent.
+        headers = {"Authorization": f"Bearer {data.tokens[0]}"}
+        for idea_id in data.idea_ids[:5]:
+            client.put(f"/api/v1/ideas/{idea_id}/vote", json={"value": "oppose"}, headers=headers)
+        with app.app_context(), db.engine.connect() as conn:
+            assert inconsistencies(conn) == {}
+
+
+def test_lua_requests_escape_every_byte():
+    from bench.load import Request, _lua_string, write_lua
+
+    assert _lua_string('a"b\\c\n\u00e9') == '"a\\034b\\092c\\010\\195\\169"'
+    path = REPO / "bench" / "results" / "_test.lua"
+    path.parent.mkdir(exist_ok=True)
+    try:
+        write_lua([Request("PUT", "/x?y=1", {"Authorization": "Bearer t"}, b'{"value": "support"}')], path)
+        text = path.read_text()
+        assert '{"PUT", "/x?y=1", {["Authorization"] = "Bearer t"}, "{\\034value\\034: \\034support\\034}"},' in text
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("generator", ["python", "wrk"])
+def test_smoke_run_writes_json_with_ratios(tmp_path, generator):
+    import shutil
+
+    if generator == "wrk" and shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install -y wrk)")
+    args = [sys.executable, "-m", "bench", "--smoke", "--generator", generator, "--connections", "4,8",
+            "--out", str(tmp_path)]
+    if PG_ADMIN_URL:
+        args += ["--database", PG_ADMIN_URL]
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert results["database"] == ("postgresql" if PG_ADMIN_URL else "sqlite")
+    assert results["machine"]["cpu_model"] and results["machine"]["python"]
+    assert results["machine"]["load_generator"] == generator
+    assert set(results["bare"]) == {"4", "8"} and all(ref["rps"] > 0 for ref in results["bare"].values())
+    by_key = {entry["key"]: entry for entry in results["scenarios"] + results["federation"]}
+    assert {"me", "top", "hot", "search", "page", "vote", "inbox", "deliveries", "propagation"} <= set(by_key)
+    for entry in by_key.values():
+        assert entry["status"] in ("ok", "skipped"), entry
+        if entry["status"] == "skipped":
+            assert entry["reason"]
+    measured = [e for e in results["scenarios"] if e["status"] == "ok"]
+    assert measured, "at least the token-authenticated scenario runs on the foundation alone"
+    for entry in measured:
+        assert set(entry["runs"]) == {"4", "8"}
+        for run in entry["runs"].values():
+            assert run["requests"] > 0 and run["ratio"] > 0 and run["p99_ms"] >= run["p50_ms"] > 0
+    assert "Coopol bench on" in done.stdout and "ratio" in done.stdout
+    assert (tmp_path / "latest.png").exists() or "matplotlib is not installed" in done.stderr
