@@ -27,28 +27,27 @@ def voter_host(member: Member) -> str:
 def change_idea_counts(idea: Idea, *, support: int = 0, oppose: int = 0, comments: int = 0,
                        touch: bool = True) -> None:
     """Apply deltas atomically, then recompute the stored sort keys from the values just written."""
+    table = Idea.__table__
     values: dict = {}
     if support:
-        values["support_count"] = Idea.support_count + support
+        values["support_count"] = table.c.support_count + support
     if oppose:
-        values["oppose_count"] = Idea.oppose_count + oppose
+        values["oppose_count"] = table.c.oppose_count + oppose
     if comments:
-        values["comment_count"] = Idea.comment_count + comments
+        values["comment_count"] = table.c.comment_count + comments
     if touch:
         values["last_activity_at"] = utcnow()
     if not values:
         return
     row = db.session.execute(
-        update(Idea.__table__).where(Idea.__table__.c.id == idea.id).values(
-            **{key: value for key, value in values.items()})
-        .returning(Idea.__table__.c.support_count, Idea.__table__.c.oppose_count,
-                   Idea.__table__.c.comment_count, Idea.__table__.c.published_at,
-                   Idea.__table__.c.last_activity_at)).one()
-    ranks = rankings(published_at=_aware(row.published_at), last_activity_at=_aware(row.last_activity_at),
+        update(table).where(table.c.id == idea.id).values(**values)
+        .returning(table.c.support_count, table.c.oppose_count, table.c.comment_count, table.c.published_at,
+                   table.c.last_activity_at)).one()
+    ranks = rankings(published_at=row.published_at, last_activity_at=row.last_activity_at,
                      support=row.support_count, oppose=row.oppose_count, comments=row.comment_count)
-    db.session.execute(update(Idea.__table__).where(Idea.__table__.c.id == idea.id).values(**ranks))
+    db.session.execute(update(table).where(table.c.id == idea.id).values(**ranks))
     current = {"support_count": row.support_count, "oppose_count": row.oppose_count,
-               "comment_count": row.comment_count, "last_activity_at": _aware(row.last_activity_at), **ranks}
+               "comment_count": row.comment_count, "last_activity_at": row.last_activity_at, **ranks}
     for key, value in current.items():
         set_committed_value(idea, key, value)
 
@@ -81,14 +80,3 @@ def change_comment_counts(comment: Comment, *, up: int = 0, down: int = 0) -> No
     set_committed_value(comment, "up_count", row.up_count)
     set_committed_value(comment, "down_count", row.down_count)
 
-
-def _aware(value):
-    from datetime import UTC
-
-    if value is not None and isinstance(value, str):
-        from datetime import datetime
-
-        value = datetime.fromisoformat(value)
-    if value is not None and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value

@@ -59,21 +59,6 @@ def count_rows(app) -> Callable[[], dict[str, int]]:
 
 
 @pytest.fixture
-def in_db(app) -> Callable[..., Any]:
-    """`in_db(lambda: ...)` runs a read in an app context and returns its result."""
-    from coopol.extensions import db
-
-    def run(fn: Callable[[], Any]) -> Any:
-        with app.app_context():
-            try:
-                return fn()
-            finally:
-                db.session.remove()
-
-    return run
-
-
-@pytest.fixture
 def tally_matches_rows(app) -> Callable[[Any, int], dict]:
     def check(app, idea_id: int) -> dict:
         """The stored counts and per-instance tallies, after checking they equal the vote rows."""
