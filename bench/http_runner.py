@@ -63,7 +63,7 @@ def run_scenario(scenario: Scenario, ctx: Context, base_url: str, timing: Timing
     entry: dict[str, Any] = {"key": scenario.key, "title": scenario.title, "goal": scenario.goal,
                              "note": scenario.note, "runs": {}}
     try:
-        requests = scenario.prepare(ctx, 2_000 if scenario.unique else 20_000)
+        requests = scenario.prepare(ctx, 5 if scenario.unique else 20_000)
     except Skipped as reason:
         entry.update(status="skipped", reason=str(reason))
         log(f"  {scenario.key}: skipped: {reason}")

@@ -121,3 +121,36 @@ def draw_chart(results: dict[str, Any], out_dir: Path) -> tuple[Path | None, str
     shutil.copyfile(path, out_dir / f"latest-{results['database']}.png")
     plt.close(fig)
     return path, f"chart: {path}"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The figures as a Markdown table, for README's Benchmarks section."""
+    goal_col = f"goal ({results['database']})"
+    lines = [f"| scenario | conns | req/s | p50 ms | p99 ms | ratio to bare Flask | {goal_col} |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for connections, ref in results.get("bare", {}).items():
+        lines.append(f"| bare Flask, same gunicorn | {connections} | {ref['rps']:,.0f} | {ref['p50_ms']:.1f} | "
+                     f"{ref['p99_ms']:.1f} | 1.00 | |")
+    for entry in results.get("scenarios", []):
+        title = entry["title"].replace("|", "\\|")
+        if not entry.get("runs"):
+            lines.append(f"| {title} | | | | | {entry['status']}: {entry.get('reason', '')} | |")
+            continue
+        goal = entry.get("goal_for_database")
+        for connections, run in entry["runs"].items():
+            flag = "" if entry["status"] == "ok" else f" ({entry['status']}: see below)"
+            lines.append(f"| {title} | {connections} | {run['rps']:,.0f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | "
+                         f"{_fmt(run.get('ratio'), '.2f')}{flag} | {_fmt(goal, '.2f')} |")
+    for entry in results.get("federation", []) + results.get("scale", []):
+        text = entry["summary"] if entry["status"] == "ok" else f"{entry['status']}: {entry.get('reason', '')}"
+        lines.append(f"| {entry['title']} | | | | | {text} | {_fmt(entry.get('goal'))} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    for name in sys.argv[1:]:
+        data = json.loads(Path(name).read_text())
+        print(f"{data['database']}, {data['size']} seed, {data['started_at']}: {one_line(data['machine'])}\n")
+        print(markdown(data) + "\n")

@@ -114,7 +114,8 @@ def seed_members(conn, tables, plan: SeedPlan, data: SeedData, rng: random.Rando
     def token_rows():
         for member_id, raw in zip(chosen, raws, strict=True):
             yield {"member_id": member_id, "name": "bench", "token_hash": sha256(raw), "prefix": raw[:10],
-                   "created_at": now, "last_used_at": now}
+                   # Last used yesterday, as on a real instance: the first call of each records its use.
+                   "created_at": now - timedelta(days=30), "last_used_at": now - timedelta(days=1)}
 
     bulk_insert(conn, token_table, token_rows(), total=len(chosen), label="api tokens")
     data.tokens, data.token_member_ids = raws, chosen

@@ -125,18 +125,28 @@ def init(name: str, url: str, language: str, description: str) -> None:
     instance_path = Path(os.environ.get("COOPOL_INSTANCE") or "instance").resolve()
     instance_path.mkdir(parents=True, exist_ok=True)
     os.chmod(instance_path, 0o700)
-    config_file = write_instance_config(instance_path, {
-        "name": name.strip(), "url": url, "language": language, "description": description,
-        "registration": "open"})
+    wanted = {"name": name.strip(), "url": url, "language": language, "description": description,
+              "registration": "open"}
+    config_file = write_instance_config(instance_path, wanted)
     read_or_create_secret(instance_path)
     key_path, created = ensure_instance_keypair(instance_path)
     app = create_app()
     with app.app_context():
         upgrade_database()
+    for key in ("name", "url", "language"):
+        if app.config[key.upper()] != wanted[key]:
+            click.echo(f"Note: {key} stays {app.config[key.upper()]!r} (set in {config_file.name} or the "
+                       f"environment; edit it there to change it).", err=True)
     click.echo(f"Instance ready in {instance_path}")
     click.echo(f"  config:   {config_file}")
-    click.echo(f"  database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"  database: {_safe_database_url(app.config['SQLALCHEMY_DATABASE_URI'])}")
     click.echo(f"  key:      {key_path} ({'created' if created else 'kept'})")
+
+
+def _safe_database_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @cli.command()
@@ -147,8 +157,26 @@ def run(host: str, port: int) -> None:
     """Serve the instance (for production use gunicorn "coopol:create_app()")."""
     app = current_app._get_current_object()
     _check_database_ready()
+    warning = port_mismatch(app.config["URL"], port)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"{app.config['NAME']} serving on http://{host}:{port} (Ctrl-C to stop)")
     app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+def port_mismatch(url: str, port: int) -> str | None:
+    """A local instance (URL on 127.0.0.1 or localhost) served on another port than its URL's builds
+    links and federation ids that point nowhere: say so. Behind a proxy the ports rightly differ."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost"):
+        return None
+    expected = parts.port or (443 if parts.scheme == "https" else 80)
+    if expected == port:
+        return None
+    return (f"this instance's URL is {url}, but it is served on port {port}: links and federation ids "
+            f"use the URL (serve it with --port {expected}, or change url in coopol.toml).")
 
 
 def _check_database_ready() -> None:

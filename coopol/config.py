@@ -57,6 +57,8 @@ _TYPES: dict[str, type] = {
 # COOPOL_* variables that are not configuration (the CLI's instance folder and password option).
 _NOT_CONFIG = frozenset({"INSTANCE", "PASSWORD"})
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+_KINDS = {str: "text", int: "a whole number", bool: "true or false", list: "a list", dict: "a table",
+          float: "a number"}
 
 
 class ConfigError(ValueError):
@@ -84,17 +86,17 @@ def _parse_env_value(key: str, raw: str) -> Any:
         try:
             return int(raw.strip())
         except ValueError:
-            raise ConfigError(f"COOPOL_{key} must be a whole number, not '{raw}'.") from None
+            raise ConfigError(f"COOPOL_{key} must be {_KINDS[int]}, not '{raw}'.") from None
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         if expected is list:
             return [item.strip() for item in raw.split(",") if item.strip()]
         if expected is not None:
-            raise ConfigError(f"COOPOL_{key} is not a valid {expected.__name__}: '{raw}'.") from None
+            raise ConfigError(f"COOPOL_{key} must be {_KINDS.get(expected, expected.__name__)}, not '{raw}'.") from None
         return raw
     if expected is not None and not isinstance(value, expected):
-        raise ConfigError(f"COOPOL_{key} must be a {expected.__name__}, not '{raw}'.")
+        raise ConfigError(f"COOPOL_{key} must be {_KINDS.get(expected, expected.__name__)}, not '{raw}'.")
     return value
 
 
@@ -145,7 +147,8 @@ def _check(config: dict[str, Any]) -> None:
             continue
         if (expected is int and (isinstance(value, bool) or not isinstance(value, int))) or (
                 expected is not int and not isinstance(value, expected)):
-            raise ConfigError(f"The setting {key.lower()} must be a {expected.__name__}, not {value!r}.")
+            kind = _KINDS.get(expected, expected.__name__)
+            raise ConfigError(f"The setting {key.lower()} must be {kind}, not {value!r}.")
     if config["REGISTRATION"] not in REGISTRATION_POLICIES:
         # A typo must not silently open registration.
         raise ConfigError(f"The setting registration must be one of {', '.join(REGISTRATION_POLICIES)}, "

@@ -46,9 +46,11 @@ PER_INSTANCE_ENV = ("COOPOL_INSTANCE", "COOPOL_URL", "COOPOL_NAME", "COOPOL_LANG
 # `python -m coopol.cli` would load the CLI twice (as __main__ and as coopol.cli) and lose the commands
 # that feature packages register on coopol.cli, so children run the console entry point this way.
 COOPOL = [sys.executable, "-c", "import sys; from coopol.cli import main; sys.exit(main())"]
-START_TIMEOUT = 60.0
+START_TIMEOUT = 120.0
 STOP_TIMEOUT = 10.0
 ALLY_TIMEOUT = 30.0
+COPY_TIMEOUT = 30.0
+SETTLE_TIMEOUT = 60.0
 HTTP_TIMEOUT = 10.0
 
 
@@ -104,6 +106,18 @@ class IdeaSeed:
 
 
 @dataclass(frozen=True)
+class RemoteSeed:
+    """A member's vote and/or comment, from home, on an idea of another example party."""
+
+    party: str  # the other party's folder name
+    idea: str  # the idea's key in that party's seed file
+    author: str
+    vote: str | None
+    stance: str
+    body: str | None
+
+
+@dataclass(frozen=True)
 class InstanceSeed:
     folder: Path
     name: str
@@ -113,6 +127,7 @@ class InstanceSeed:
     scopes: tuple[dict[str, str], ...]
     members: tuple[MemberSeed, ...]
     ideas: tuple[IdeaSeed, ...]
+    remote: tuple[RemoteSeed, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -258,8 +273,25 @@ def load_seed(folder: Path) -> InstanceSeed:
                               tuple(tags), scope, support, oppose, tuple(comments), answer))
     if len({i.key for i in ideas}) != len(ideas) or len({i.title for i in ideas}) != len(ideas):
         raise SeedError(f"{where}: two ideas share a key or a title")
+    remote: list[RemoteSeed] = []
+    for index, entry in enumerate(data.get("remote", [])):
+        here = f"{where}: remote[{index}]"
+        author = _require(entry, "author", str, here)
+        if author not in handles:
+            raise SeedError(f"{here}: author '{author}' is not a seed member")
+        vote = entry.get("vote")
+        if vote not in (None, "support", "oppose"):
+            raise SeedError(f"{here}: vote '{vote}' is not support or oppose")
+        stance = entry.get("stance", "neutral")
+        if stance not in STANCES:
+            raise SeedError(f"{here}: stance '{stance}' is not one of {', '.join(STANCES)}")
+        body = _require(entry, "body", str, here).strip() if "body" in entry else None
+        if vote is None and body is None:
+            raise SeedError(f"{here}: give a vote, a body, or both")
+        remote.append(RemoteSeed(_require(entry, "party", str, here), _require(entry, "idea", str, here),
+                                 author, vote, stance, body))
     return InstanceSeed(folder.resolve(), name, description, language, port_offset, tuple(scopes),
-                        tuple(members), tuple(ideas))
+                        tuple(members), tuple(ideas), tuple(remote))
 
 
 def load_seeds(root: Path) -> list[InstanceSeed]:
@@ -268,6 +300,15 @@ def load_seeds(root: Path) -> list[InstanceSeed]:
     offsets = [s.port_offset for s in seeds]
     if len(set(offsets)) != len(offsets):
         raise SeedError(f"{root}: two instances have the same port_offset")
+    keys = {s.slug: {i.key for i in s.ideas} for s in seeds}
+    for seed in seeds:
+        for entry in seed.remote:
+            if entry.party == seed.slug or entry.party not in keys:
+                raise SeedError(f"{seed.folder / SEED_FILE}: remote party '{entry.party}' is not another "
+                                f"example instance of {root}")
+            if entry.idea not in keys[entry.party]:
+                raise SeedError(f"{seed.folder / SEED_FILE}: remote idea '{entry.idea}' is not an idea of "
+                                f"{entry.party}")
     return sorted(seeds, key=lambda s: s.port_offset)
 
 
@@ -457,6 +498,8 @@ class ApiError(Exception):
         try:
             body = response.json()
         except ValueError:
+            body = None
+        if not isinstance(body, dict):
             body = {}
         self.message = body.get("message") or response.reason
         errors = body.get("errors") or {}
@@ -485,7 +528,8 @@ class Api:
                 self.instance.tokens.pop(handle, None)  # a stale token from an earlier database
                 continue
             if response.status_code == 429 and attempt < 3:
-                time.sleep(min(float(response.headers.get("Retry-After") or 2), 10))
+                retry_after = response.headers.get("Retry-After", "")
+                time.sleep(min(float(retry_after), 10) if retry_after.isdigit() else 2)
                 continue
             if response.status_code >= 400:
                 raise ApiError(response)
@@ -634,6 +678,44 @@ class Seeder:
             self.attempt(f"answer on '{key}'", "POST", f"/ideas/{idea_id}/answer", answer.by,
                          json={"state": answer.state, "answer": answer.text})
 
+    def debate(self, entries: list[RemoteSeed], parties: dict[str, Instance]) -> SeedReport:
+        """Votes and comments of our members on the copies of allies' ideas (the copies arrive through the
+        allies' workers, so each is awaited a little)."""
+        deadline = time.monotonic() + COPY_TIMEOUT
+        for entry in entries:
+            party = parties[entry.party]
+            title = next(i.title for i in party.seed.ideas if i.key == entry.idea)
+            what = f"{entry.author} on {entry.party}'s '{entry.idea}'"
+            copy = self.find_copy(party.host, title, deadline)
+            if copy is None:
+                self.report.problems.append(f"{what}: the idea has not arrived from {party.host} yet")
+                continue
+            if entry.vote:
+                self.vote(f"vote by {what}", f"/ideas/{copy['id']}/vote", entry.author, entry.vote)
+            if entry.body:
+                try:
+                    listed = list(self.api.pages(f"/ideas/{copy['id']}/comments", {"limit": 100}))
+                except (ApiError, requests.RequestException) as error:
+                    self.report.problems.append(f"comments of {what}: {error}")
+                    continue
+                if any((_author_handle(c), (c.get("body") or "").strip()) == (entry.author, entry.body)
+                       for c in listed):
+                    continue
+                if self.attempt(f"comment by {what}", "POST", f"/ideas/{copy['id']}/comments", entry.author,
+                                json={"body": entry.body, "stance": entry.stance}) is not None:
+                    self.report.comments_new += 1
+        return self.report
+
+    def find_copy(self, host: str, title: str, deadline: float) -> dict | None:
+        while True:
+            with contextlib.suppress(ApiError, requests.RequestException):
+                for item in self.api.pages("/ideas", {"origin": host, "limit": 100}):
+                    if item.get("title") == title:
+                        return item
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(1)
+
     def vote(self, what: str, path: str, handle: str, value: str) -> None:
         if self.attempt(what, "PUT", path, handle, json={"value": value}) is not None:
             self.report.votes += 1
@@ -648,6 +730,7 @@ class Demo:
         self.echo = echo
         self.children: list[Child] = []
         self.federation = False
+        self.travel = False
         self.cancelled = threading.Event()
         self.started = time.monotonic()
 
@@ -658,21 +741,20 @@ class Demo:
 
     def prepare(self) -> None:
         self.step(1, "Preparing the instances (init, scopes, members)...")
-        self.federation = self._has_command("allies") and self._has_command("worker")
+        commands = self.instances[0].coopol("--help").stdout
+        self.federation = all(re.search(rf"^\s+{name}\b", commands, re.M) for name in ("allies", "worker"))
         pool = ThreadPoolExecutor(max_workers=max(1, min(len(self.instances), os.cpu_count() or 1)))
         try:
             futures = [pool.submit(self._prepare_one, instance) for instance in self.instances]
             for instance, future in zip(self.instances, futures, strict=True):
                 self.echo(f"  ✓ {instance.label}: {'; '.join(future.result())}")
-        except BaseException:
+        except BaseException as error:
             self.cancelled.set()  # the other threads stop before their next command
+            if isinstance(error, KeyboardInterrupt):
+                self.echo("\nInterrupted: letting the commands in progress finish...")
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-
-    def _has_command(self, name: str) -> bool:
-        probe = self.instances[0].coopol(name, "--help", check=False)
-        return probe.returncode == 0
 
     def _prepare_one(self, instance: Instance) -> list[str]:
         seed = instance.seed
@@ -810,6 +892,68 @@ class Demo:
             self.echo(f"  {mark} {instance.label}: {report.summary()}")
             for problem in report.problems[:10]:
                 self.echo(f"      {problem}")
+        self.travel = self.ideas_travel()
+        parties = {i.seed.slug: i for i in self.instances}
+        debates = [(i, [e for e in i.seed.remote if e.party in parties]) for i in self.instances]
+        debates = [(i, entries) for i, entries in debates if entries]
+        if debates and not self.travel:
+            self.echo("  – the debate across parties is not seeded: ideas do not travel between the "
+                      "instances in this build")
+        elif debates:
+            for instance, entries in debates:
+                try:
+                    report = Seeder(instance).debate(entries, parties)
+                except (ApiError, requests.RequestException) as error:
+                    self.echo(f"  ! {instance.label}: seeding the debate with allies failed: {error}")
+                    continue
+                self.echo(f"  {'!' if report.problems else '✓'} {instance.label}, on allies' ideas: "
+                          f"{report.comments_new} new comments, {report.votes} votes")
+                for problem in report.problems[:10]:
+                    self.echo(f"      {problem}")
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait (a bounded time) until no delivery is queued anywhere, so every instance shows the same."""
+        if not self.federation or len(self.instances) < 2:
+            return
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            counts = [queued_deliveries(i) for i in self.instances]
+            if None in counts:
+                return
+            queued = sum(counts)
+            if queued == 0:
+                self.echo("  ✓ deliveries settled: no activity waits in any outbox")
+                return
+            if time.monotonic() > deadline:
+                self.echo(f"  … {queued} deliveries still queued; the workers go on in the background")
+                return
+            time.sleep(1)
+
+    def ideas_travel(self) -> bool:
+        """Whether an idea of the second instance reached the first (waiting a little for the workers).
+
+        The second instance's Group outbox (a public collection) tells at once whether this build
+        federates ideas at all."""
+        if not self.federation or len(self.instances) < 2:
+            return False
+        home, other = self.instances[0], self.instances[1]
+        web = _http()
+        try:
+            outbox = web.get(other.url + "/g/ideas/outbox", timeout=HTTP_TIMEOUT,
+                             headers={"Accept": "application/activity+json"})
+            if outbox.status_code != 200 or not outbox.json().get("totalItems"):
+                return False
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                found = web.get(home.url + "/api/v1/ideas", params={"origin": other.host, "limit": 1},
+                                timeout=HTTP_TIMEOUT)
+                if found.status_code == 200 and found.json().get("items"):
+                    return True
+                time.sleep(1)
+        except (requests.RequestException, ValueError):
+            pass
+        return False
 
     def announce(self) -> None:
         self.step(5, "Running.")
@@ -823,10 +967,11 @@ class Demo:
         echo(f"\n  Every seed member logs in with the password: {DEMO_PASSWORD}")
         echo("  Logs: " + ", ".join(str(i.path / "logs") for i in self.instances))
         echo("\nWhat to try:")
-        for line in what_to_try(self.instances, self.federation):
+        for line in what_to_try(self.instances, self.federation, self.travel):
             echo(f"  • {line}")
         echo("")
-        echo(click.style(f"{READY_LINE}: {len(self.instances)} instances on "
+        count = len(self.instances)
+        echo(click.style(f"{READY_LINE}: {count} instance{'s' if count > 1 else ''} on "
                          f"{', '.join(i.url for i in self.instances)}. Press Ctrl-C to stop.", fg="green"))
 
     def watch(self) -> None:
@@ -846,6 +991,15 @@ class Demo:
             self.echo("Stopped.")
 
 
+def queued_deliveries(instance: Instance) -> int | None:
+    """Deliveries waiting in the instance's outbox, per `allies list --json` (None if it cannot tell)."""
+    listed = instance.coopol("allies", "list", "--json", check=False)
+    if listed.returncode == 0:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            return sum(int(r.get("queued") or 0) for r in json.loads(listed.stdout))
+    return None
+
+
 def ally_statuses(instance: Instance) -> dict[str, str]:
     """{host: status} from `allies list` (allied, requested, pending, ...)."""
     listed = instance.coopol("allies", "list", "--json", check=False)
@@ -858,28 +1012,31 @@ def ally_statuses(instance: Instance) -> dict[str, str]:
     return {c[0].strip().lower(): c[1].strip().lower() for c in cells if len(c) > 1}
 
 
-def what_to_try(instances: list[Instance], federation: bool) -> list[str]:
+def what_to_try(instances: list[Instance], federation: bool, ideas_travel: bool) -> list[str]:
     home = instances[0]
     member = home.seed.members[-1].handle
     moderator = next((m.handle for m in home.seed.members if m.role == "moderator"), home.seed.admin.handle)
     tips = [f"Open {home.url}/ideas, log in as {home.seed.admin.handle} and browse the ideas of "
             f"{home.seed.name}; filter by tag or territorial scope."]
-    if len(instances) > 1:
+    if len(instances) > 1 and ideas_travel:
         other = instances[1]
         tips.append(f"On {home.url}, open an idea of {other.seed.name} "
                     f"({home.url}/ideas?origin={other.host}): it shows its origin party and links back.")
         tips.append(f"Comment on it and vote from {home.seed.name} as {member}, then open the same idea on "
                     f"{other.url}: your comment is there, and the tally's per-instance breakdown counts your "
                     f"vote under {home.host}.")
-    if len(instances) > 2:
-        tips.append(f"Look at the same idea on {instances[2].url}: a third party sees the whole debate.")
-    tips.append(f"Report a comment as {member}; handle the report as the moderator {moderator}; "
-                f"read the public log at {home.url}/modlog.")
-    tips.append(f"Script it: the JSON API is documented at {home.url}/api/openapi.json "
-                f"(`coopol --instance {home.path} tokens create {home.seed.admin.handle}` prints a token).")
-    if not federation:
+        if len(instances) > 2:
+            tips.append(f"Look at the same idea on {instances[2].url}: a third party sees the whole debate.")
+    elif len(instances) > 1 and federation:
+        tips.append("The instances are allied, but this build does not carry ideas between allies yet: each "
+                    "instance shows its own ideas (see `coopol --instance DIR allies list`).")
+    elif len(instances) > 1:
         tips.append("Federation is not installed yet: the instances run side by side without exchanging "
                     "ideas.")
+    tips.append(f"Report a comment as {member}; handle the report as the moderator {moderator} at "
+                f"{home.url}/moderation; read the public log at {home.url}/modlog.")
+    tips.append(f"Script it: the JSON API is documented at {home.url}/api/openapi.json "
+                f"(`coopol --instance {home.path} tokens create {home.seed.admin.handle}` prints a token).")
     return tips
 
 

@@ -25,7 +25,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from coopol.demo import DEMO_PASSWORD, READY_LINE, SeedError, demo, instance_database_url, load_seed, load_seeds
+import coopol.demo
+from coopol.demo import READY_LINE, SeedError, demo, instance_database_url, load_seed, load_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "instances"
@@ -64,11 +65,12 @@ def test_seed_files_hold_no_secret_and_instance_folders_are_ignored_by_git():
                 yield from keys(item)
 
     for path in SEEDS.glob("*/seed.toml"):
-        secret_keys = [k for k in keys(tomllib.loads(path.read_text())) if re.search("password|token|secret|_key", k)]
+        data = tomllib.loads(path.read_text())
+        secret_keys = [k for k in keys(data) if re.search("password|token|secret|_key", k)]
         assert secret_keys == [], path
-        assert DEMO_PASSWORD not in path.read_text()
-    ignored = subprocess.run(["git", "check-ignore", "-q", str(SEEDS / "fr-communs-verts" / "instance" / "x")],
-                             cwd=ROOT, check=False)
+        assert coopol.demo.DEMO_PASSWORD not in path.read_text()
+    data_file = SEEDS / "fr-communs-verts" / "instance" / "coopol.sqlite"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(data_file)], cwd=ROOT, check=False)
     if ignored.returncode == 128:
         pytest.skip("not a git checkout")
     assert ignored.returncode == 0, "instances/*/instance/ must be git-ignored"
@@ -154,6 +156,38 @@ def test_a_broken_seed_is_refused_with_a_message_naming_the_file_and_the_problem
 
     assert str(folder / "seed.toml") in str(error.value)
     assert message in str(error.value)
+
+
+REMOTE = """
+[[remote]]
+party = "bb-two"
+idea = "one"
+author = "anne"
+vote = "support"
+"""
+
+
+@pytest.mark.parametrize("change, message", [
+    (("", ""), None),
+    (('party = "bb-two"', 'party = "zz-none"'), "remote party 'zz-none' is not another example instance"),
+    (('party = "bb-two"', 'party = "aa-one"'), "remote party 'aa-one' is not another example instance"),
+    (('idea = "one"', 'idea = "two"'), "remote idea 'two' is not an idea of bb-two"),
+    (('vote = "support"', 'vote = "maybe"'), "vote 'maybe' is not support or oppose"),
+    (('vote = "support"', ''), "give a vote, a body, or both"),
+    (('author = "anne"', 'author = "zoe"'), "author 'zoe' is not a seed member"),
+])
+def test_votes_and_comments_on_another_partys_ideas_must_name_them(tmp_path, change, message):
+    old, new = change
+    write_seed(tmp_path, VALID_SEED + REMOTE.replace(old, new, 1), "aa-one")
+    write_seed(tmp_path, VALID_SEED.replace("port_offset = 0", "port_offset = 1"), "bb-two")
+
+    if message is None:
+        assert load_seeds(tmp_path)[0].remote[0].party == "bb-two"
+        return
+    with pytest.raises(SeedError) as error:
+        load_seeds(tmp_path)
+    assert message in str(error.value)
+    assert "aa-one/seed.toml" in str(error.value)
 
 
 def test_two_instances_on_the_same_port_offset_are_refused(tmp_path):
@@ -360,12 +394,16 @@ def check_seeded(web: requests.Session, seed, url: str, host: str) -> None:
             seed.language, idea_seed.scope, idea_seed.author)
         assert idea["state"] == (idea_seed.answer.state if idea_seed.answer else "published")
         counts = {"support": len(idea_seed.support), "oppose": len(idea_seed.oppose)}
-        assert {k: idea["tally"][k] for k in counts} == counts
-        assert idea["tally"]["by_instance"] == ({host: counts} if any(counts.values()) else {})
+        # Allies' members may have voted too (the seed's debate across parties): ours are counted apart.
+        assert idea["tally"]["by_instance"].get(host, {"support": 0, "oppose": 0}) == counts
+        assert all(idea["tally"][k] >= counts[k] for k in counts)
 
     threaded = next(i for i in seed.ideas if any(c.reply_to for c in i.comments))
-    comments = web.get(f"{url}/api/v1/ideas/{by_title[threaded.title]['id']}/comments", timeout=10).json()["items"]
-    assert [(c["author"]["handle"], c["stance"]) for c in comments] == [(c.author, c.stance) for c in threaded.comments]
+    idea_id = by_title[threaded.title]["id"]
+    comments = [c for c in web.get(f"{url}/api/v1/ideas/{idea_id}/comments", timeout=10).json()["items"]
+                if c["author"]["instance"] == host]
+    assert [(c["author"]["handle"], c["stance"]) for c in comments] == [
+        (c.author, c.stance) for c in threaded.comments]
     ids = {c.key: posted["id"] for c, posted in zip(threaded.comments, comments, strict=True)}
     for comment, posted in zip(threaded.comments, comments, strict=True):
         assert posted.get("parent_id") == (ids[comment.reply_to] if comment.reply_to else None)
@@ -375,8 +413,8 @@ def check_allied(path: Path, other_host: str, database_url: str | None) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     if database_url:
         env["DATABASE_URL"] = instance_database_url(database_url, path.name)
-    listed = subprocess.run([*COOPOL, "--instance", str(path), "allies", "list"], capture_output=True, text=True,
-                            env=env, check=True)
+    listed = subprocess.run([*COOPOL, "--instance", str(path), "allies", "list"], capture_output=True,
+                            text=True, env=env, check=True)
     assert re.search(rf"^{re.escape(other_host)}\tallied\t", listed.stdout, re.M), listed.stdout
 
 
@@ -390,14 +428,38 @@ def ideas_travel_status(web: requests.Session, seeds, urls: list[str], hosts: li
     title = seeds[0].ideas[0].title
     deadline = time.monotonic() + 120
     while True:  # deliveries go through the workers: wait for them, then judge
-        found = web.get(urls[1] + "/api/v1/ideas", params={"origin": hosts[0], "limit": 100}, timeout=10).json()
+        found = web.get(urls[1] + "/api/v1/ideas", params={"origin": hosts[0], "limit": 100},
+                        timeout=10).json()
         copy = next((item for item in found["items"] if item["title"] == title), None)
         if copy is not None or time.monotonic() > deadline:
             break
         time.sleep(1)
     assert copy is not None, f"'{title}' of {hosts[0]} never reached {hosts[1]}"
     assert copy["origin"] == {"host": hosts[0], "name": seeds[0].name}
+    check_debate_across_parties(web, seeds, urls, hosts)
     return None
+
+
+def check_debate_across_parties(web: requests.Session, seeds, urls: list[str], hosts: list[str]) -> None:
+    """The first party's members voted and commented from home on an idea of the second: the origin
+    instance counts the vote under the first party and shows the comment."""
+    entry = next(e for e in seeds[0].remote if e.party == seeds[1].slug and e.vote and e.body)
+    title = next(i.title for i in seeds[1].ideas if i.key == entry.idea)
+    local_votes = next(i for i in seeds[1].ideas if i.key == entry.idea).support
+    ideas = web.get(urls[1] + "/api/v1/ideas", params={"origin": "local", "limit": 100}, timeout=10).json()
+    idea = next(item for item in ideas["items"] if item["title"] == title)
+    deadline = time.monotonic() + 120
+    while True:  # the vote and the comment go from the first instance to the origin Group by delivery
+        tally = web.get(f"{urls[1]}/api/v1/ideas/{idea['id']}", timeout=10).json()["tally"]
+        comments = web.get(f"{urls[1]}/api/v1/ideas/{idea['id']}/comments", timeout=10).json()["items"]
+        theirs = [c for c in comments if c["author"]["instance"] == hosts[0]]
+        if (tally["by_instance"].get(hosts[0]) and theirs) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert tally["by_instance"].get(hosts[0]) == {"support": 1 if entry.vote == "support" else 0,
+                                                 "oppose": 1 if entry.vote == "oppose" else 0}
+    assert tally["by_instance"][hosts[1]]["support"] == len(local_votes)
+    assert [(c["body"].strip(), c["stance"]) for c in theirs] == [(entry.body, entry.stance)]
 
 
 @pytest.mark.slow
@@ -419,7 +481,8 @@ def test_demo_serves_allied_seeded_instances_and_stops_every_child(tmp_path, dat
         for seed, url, host in zip(seeds, urls, hosts, strict=True):
             check_seeded(web, seed, url, host)
         if "`coopol allies` is not available yet" in run.output:
-            skip_reason = "`coopol allies` does not exist yet: the alliance and the travel of ideas were not checked"
+            skip_reason = ("`coopol allies` does not exist yet: the alliance and the travel of ideas were "
+                           "not checked")
         else:
             check_allied(tmp_path / seeds[0].slug, hosts[1], database_url)
             check_allied(tmp_path / seeds[1].slug, hosts[0], database_url)

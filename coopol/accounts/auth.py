@@ -40,7 +40,7 @@ def init_auth(app: Flask) -> None:
     @login_manager.request_loader
     def load_user_from_token(req) -> Member | None:
         raw = bearer_token()
-        return member_for_token(raw) if raw else None
+        return member_for_token(raw, read_only_unit=req.method in SAFE_METHODS) if raw else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

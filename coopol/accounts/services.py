@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from coopol.accounts.models import ApiToken, Invitation, Member, Role, Status
 from coopol.accounts.passwords import hash_password, password_problems, verify_password
@@ -210,16 +211,25 @@ def revoke_token(member: Member, token_id: int) -> ApiToken:
     return token
 
 
-def member_for_token(raw: str) -> Member | None:
+def member_for_token(raw: str, *, read_only_unit: bool = False) -> Member | None:
+    """The member a raw token authenticates, or None. Its use is recorded at most once a minute.
+
+    `read_only_unit`: the caller's transaction only reads (a GET). The use is then recorded in a short
+    transaction of its own, because on SQLite a read transaction that later writes fails when another
+    writer committed in between ("database is locked"), and that bookkeeping must not fail the read."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw)))
     if token is None or token.revoked_at is not None or not token.member.is_active:
         return None
     now = utcnow()
-    # Record use at most once a minute: no write on every API call.
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
+        if read_only_unit:
+            with db.engine.begin() as connection:
+                connection.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+            set_committed_value(token, "last_used_at", now)
+        else:
+            token.last_used_at = now
     return token.member
 
 

@@ -28,7 +28,10 @@ def register(app: Flask) -> None:
         app.config.setdefault(key, value)
     alliances.register_handlers()
     csrf.exempt(routes.bp)  # signed by the sending server, not a browser form
-    limiter.exempt(routes.bp)  # allies are authenticated; a burst of deliveries is normal
+    limiter.exempt(routes.receive)  # inbox POSTs are signed by allies; a burst of deliveries is normal
     app.register_blueprint(routes.bp)
     app.register_blueprint(admin.bp)
     subscribe(app, "member_erasing", forget_member_key)
+    from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
+
+    content.register(app)

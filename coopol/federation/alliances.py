@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select, update
 
 from coopol.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from coopol.core.events import publish
 from coopol.extensions import db
 from coopol.federation.activities import InboxContext, register_handler
 from coopol.federation.actors import group_id, server_host
@@ -32,8 +33,11 @@ from coopol.federation.urls import UnsafeURL, host_of, normalise_host
 
 
 def _set(ally: Ally, side: str, state: str) -> None:
+    was_allied = ally.is_allied
     ALLIANCE_SIDE.check(getattr(ally, side), state)
     setattr(ally, side, state)
+    if ally.is_allied and not was_allied:
+        publish("alliance_formed", ally=ally)  # issue 6: the new ally's published ideas are backfilled
 
 
 def get_ally(host: str) -> Ally:
@@ -262,7 +266,7 @@ def _answer_gate(activity: dict[str, Any], ctx: InboxContext) -> bool:
 def _verify_answer(activity: dict[str, Any], ctx: InboxContext) -> None:
     assert ctx.ally is not None
     follow = activity.get("object")
-    if id_of(follow) != ctx.ally.our_follow_id or activity.get("actor") != ctx.ally.group_id:
+    if id_of(follow) != ctx.ally.our_follow_id or id_of(activity.get("actor")) != ctx.ally.group_id:
         raise PermissionDenied(f"This {type_of(activity)} does not answer our Follow of {ctx.ally.group_id}.")
 
 

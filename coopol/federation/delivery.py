@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError
 
 from coopol.core.time import utcnow
 from coopol.core.uow import unit_of_work
@@ -221,12 +222,21 @@ def run_worker(*, once: bool = False, batch: int = 20, concurrency: int = 4, pol
     run = _in_app_context(app, attempt_delivery)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="coopol-delivery") as pool:
         while not stop.is_set():
-            claimed = claim_due(batch)
-            for outcome in pool.map(run, claimed):
-                attempts += 1
-                if report:
-                    report(outcome)
-            retried = retry_errored(batch)
+            try:
+                claimed = claim_due(batch)
+                for outcome in pool.map(run, claimed):
+                    attempts += 1
+                    if report:
+                        report(outcome)
+                retried = retry_errored(batch)
+            except DBAPIError:
+                if once:
+                    raise
+                # The database restarts or fails over: keep the worker, try again shortly.
+                log.exception("database unavailable; the worker retries in %s s", poll_seconds * 5)
+                db.session.remove()
+                stop.wait(poll_seconds * 5)
+                continue
             if not claimed and not retried:
                 if once:
                     break

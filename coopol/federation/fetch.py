@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from coopol.core.time import utcnow
 from coopol.extensions import db
@@ -102,8 +103,18 @@ def remember_actor(actor: ActorInfo) -> RemoteActor:
     """Insert or refresh the cached copy of a verified remote actor (flushes)."""
     row = cached_actor(actor.id)
     if row is None:
-        row = RemoteActor(ap_id=actor.id)
-        db.session.add(row)
+        try:  # two deliveries from a new actor may arrive at once: the second one updates the first's row
+            with db.session.begin_nested():
+                db.session.add(_fill(RemoteActor(ap_id=actor.id), actor))
+        except IntegrityError:
+            pass
+        row = cached_actor(actor.id)
+    _fill(row, actor)
+    db.session.flush()
+    return row
+
+
+def _fill(row: RemoteActor, actor: ActorInfo) -> RemoteActor:
     row.host = host_of(actor.id)
     row.type = actor.type
     row.preferred_username = actor.preferred_username[:200]
@@ -113,7 +124,6 @@ def remember_actor(actor: ActorInfo) -> RemoteActor:
     row.key_id = actor.key_id
     row.public_key_pem = actor.public_key_pem
     row.fetched_at = utcnow()
-    db.session.flush()
     return row
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Request, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from coopol.core.errors import AuthenticationFailed, DomainError, PayloadTooLarge, PermissionDenied
@@ -207,8 +208,11 @@ def receive_activity(request: Request) -> tuple[dict[str, Any], int]:
         handler.verify(activity, ctx)
     item = InboxItem(ap_id=activity_id, type=type_of(activity) or "", actor=actor_id, host=actor_host,
                      payload=activity, state="received")
-    db.session.add(item)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(item)
+    except IntegrityError:  # the same activity arrived twice at once: the other request stores it
+        return {"status": "duplicate", "id": activity_id}, 202
     process_item(item, activity, ctx)
     return {"status": item.state, "id": activity_id}, 202
 

@@ -26,9 +26,6 @@ from coopol.federation.protocol import (
 
 bp = Blueprint("federation", __name__)
 
-AP_MEDIA_TYPES_ACCEPTED = ("application/activity+json", "application/ld+json", "application/json")
-
-
 def wants_activitypub() -> bool:
     """True when the client lists an ActivityPub media type (with q > 0) in Accept."""
     for entry in request.headers.get("Accept", "").split(","):

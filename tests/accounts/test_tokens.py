@@ -121,3 +121,59 @@ def test_an_explicit_token_wins_over_the_session(app, create_member, token_for, 
     assert client.get("/api/v1/me", headers=token_for("bob")).json["handle"] == "bob"
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer cpl_revoked"}).status_code == 401
     assert client.get("/api/v1/me").json["handle"] == "alice"
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(app, client, create_member, token_for, set_member):
+    from datetime import timedelta
+
+    from coopol.core.time import utcnow
+
+    create_member("alice")
+    headers = token_for("alice")
+
+    def last_used():
+        with app.app_context():
+            value = db.session.scalar(select(ApiToken.last_used_at))
+            db.session.remove()
+            return value
+
+    assert last_used() is None
+    client.get("/api/v1/me", headers=headers)
+    first = last_used()
+    assert first is not None
+    client.get("/api/v1/me", headers=headers)
+    assert last_used() == first
+    with app.app_context():
+        db.session.scalar(select(ApiToken)).last_used_at = utcnow() - timedelta(minutes=5)
+        db.session.commit()
+    client.post("/api/v1/me/tokens", json={"name": "x"}, headers=headers)  # a write request records it too
+    assert last_used() > first
+
+
+def test_a_read_with_a_token_survives_a_concurrent_writer(make_app, create_member, token_for):
+    """On SQLite a read transaction that then writes fails if another writer committed in between; the
+    token's bookkeeping must not turn a GET into a 500."""
+    from flask_login import current_user, login_required
+    from sqlalchemy import create_engine, text
+
+    app = make_app("concurrent")
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+
+    @login_required
+    def read_while_another_process_writes():
+        other = create_engine(url)
+        try:
+            with other.begin() as connection:
+                connection.execute(text("UPDATE members SET bio = 'changed elsewhere' WHERE handle = 'bob'"))
+        finally:
+            other.dispose()
+        return {"handle": current_user.handle}
+
+    app.add_url_rule("/api/v1/test/read", "test_read", read_while_another_process_writes)
+    create_member("alice", target_app=app)
+    create_member("bob", target_app=app)
+
+    response = app.test_client().get("/api/v1/test/read", headers=token_for("alice", target_app=app))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.json == {"handle": "alice"}

@@ -13,12 +13,12 @@ from coopol.extensions import db
 
 def test_subscribers_receive_the_payload_in_order(app):
     calls = []
-    subscribe(app, "idea_published", lambda idea: calls.append(("first", idea)))
-    subscribe(app, "idea_published", lambda idea: calls.append(("second", idea)))
+    subscribe(app, "test_happened", lambda idea: calls.append(("first", idea)))
+    subscribe(app, "test_happened", lambda idea: calls.append(("second", idea)))
 
     with app.app_context():
-        publish("idea_published", idea=7)
-        publish("nobody_listens", idea=8)
+        publish("test_happened", idea=7)
+        publish("test_nobody_listens", idea=8)
 
     assert calls == [("first", 7), ("second", 7)]
 
@@ -26,13 +26,13 @@ def test_subscribers_receive_the_payload_in_order(app):
 def test_two_apps_do_not_share_subscribers(make_app):
     one, two = make_app("one"), make_app("two")
     heard = []
-    subscribe(one, "vote_cast", lambda **payload: heard.append("one"))
+    subscribe(one, "test_happened", lambda **payload: heard.append("one"))
 
     with two.app_context():
-        publish("vote_cast", vote=1)
+        publish("test_happened", vote=1)
     assert heard == []
     with one.app_context():
-        publish("vote_cast", vote=1)
+        publish("test_happened", vote=1)
     assert heard == ["one"]
 
 

@@ -265,3 +265,32 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after(format_datetime(now + timedelta(minutes=5), usegmt=True), now) == 300
     assert parse_retry_after("soon", now) is None
     assert parse_retry_after("99999999", now) == 86400
+
+
+def test_worker_once_drains_what_is_due_and_exits(sender_and_peer):
+    a, remote = sender_and_peer
+    remote.answer("/inbox", 202)
+    queue(a)
+    queue(a)
+    result = a.cli("worker", "--once", "--verbose")
+    assert "after 2 delivery attempt(s)" in result.output and result.output.count("delivered 202") == 2
+    assert [state for _, state in a.deliveries()] == ["delivered", "delivered"]
+
+
+def test_on_postgresql_rows_locked_by_another_worker_are_skipped_not_waited_for(sender_and_peer):
+    from sqlalchemy import text
+
+    a, _remote = sender_and_peer
+    if a.query(lambda: db.engine.dialect.name) != "postgresql":
+        pytest.skip("FOR UPDATE SKIP LOCKED is the PostgreSQL claim; SQLite serialises claims with BEGIN IMMEDIATE")
+    queue(a)
+    queue(a)
+    engine = a.query(lambda: db.engine)
+    with engine.connect() as other_worker:
+        transaction = other_worker.begin()
+        locked = other_worker.execute(text(
+            "SELECT id FROM federation_deliveries ORDER BY id LIMIT 1 FOR UPDATE")).scalar_one()
+        claimed = a.query(lambda: claim_due(10))
+        transaction.rollback()
+    all_ids = a.query(lambda: list(db.session.scalars(select(Delivery.id).order_by(Delivery.id))))
+    assert claimed == [i for i in all_ids if i != locked]

@@ -1,0 +1,247 @@
+"""Domain events → outbox rows, in the same transaction as the change (FEP-1b12 roles):
+
+- what happens on OUR ideas (published, edited, withdrawn, answered; comments, votes, their undoing,
+  by our members) is wrapped by our Group in an `Announce` to every ally;
+- what OUR members do on an ally's idea goes to that ally's Group only, which applies and relays it;
+- our moderators' removals and locks of our content, and an erased member, are sent by our Group;
+- a report on an ally's content is a `Flag` to that ally's Group.
+Remote persons' actions reach us through the inbox, which announces them itself (see receive.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from coopol.accounts.models import Member
+from coopol.core.events import subscribe
+from coopol.extensions import db
+from coopol.federation.actors import ensure_member_key, group_id, member_actor_id
+from coopol.federation.content.objects import (
+    CONTEXT,
+    actor_id,
+    comment_ap_id,
+    comment_note,
+    idea_ap_id,
+    idea_page,
+    origin_group,
+)
+from coopol.federation.models import Ally
+from coopol.federation.outbox import ally_inboxes, build_activity, enqueue_activity
+from coopol.federation.protocol import PUBLIC
+from coopol.ideas.models import Comment, Idea, IdeaState
+
+
+def _followers() -> str:
+    return f"{group_id()}/followers"
+
+
+def announce(activity: dict[str, Any]) -> None:
+    """Our Group relays `activity` (about our content) to every ally."""
+    inner = {k: v for k, v in activity.items() if k != "@context"}
+    inner.setdefault("audience", group_id())
+    targets = ally_inboxes()
+    if targets:
+        enqueue_activity(build_activity("Announce", group_id(), inner, to=[PUBLIC], cc=[_followers()],
+                                        audience=group_id()), targets)
+
+
+def _to_origin(activity: dict[str, Any], idea: Idea) -> None:
+    """Send our member's action on an ally's idea to that ally's Group (nothing if no longer allied)."""
+    ally = db.session.scalar(select(Ally).where(Ally.host == idea.origin_host))
+    if ally is not None and ally.is_allied:
+        activity.setdefault("audience", ally.group_id)
+        enqueue_activity(activity, [ally.group_inbox])
+
+
+def _send_from_group(kind: str, obj: Any, **extra: Any) -> None:
+    targets = ally_inboxes()
+    if targets:
+        enqueue_activity(build_activity(kind, group_id(), obj, to=[PUBLIC], cc=[_followers()],
+                                        audience=group_id(), **extra), targets)
+
+
+def _as(member: Member) -> str:
+    """The actor id of our member, whose key pair exists from now on: allies fetch the actor document
+    when our activity reaches them, and serving it must not have to create the key (a write)."""
+    if member.is_local:
+        ensure_member_key(member)
+    return actor_id(member)
+
+
+def _member_activity(kind: str, member: Member, obj: Any, idea: Idea) -> None:
+    """`member` (ours) did `kind` on `idea`: announce it if the idea is ours, else send it to its origin."""
+    if not _has_recipients(idea):
+        return
+    _as(member)
+    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[origin_group(idea) or PUBLIC])
+    activity["@context"] = CONTEXT
+    if idea.is_local:
+        announce(activity)
+    else:
+        _to_origin(activity, idea)
+
+
+def _has_recipients(idea: Idea) -> bool:
+    """Anyone to tell? (Saves building activities, and members' key pairs, on an instance without allies.)"""
+    if idea.is_local:
+        return bool(ally_inboxes())
+    ally = db.session.scalar(select(Ally).where(Ally.host == idea.origin_host))
+    return ally is not None and ally.is_allied
+
+
+def _shared(idea: Idea) -> bool:
+    return idea.is_local and idea.state != IdeaState.DRAFT and _has_recipients(idea)
+
+
+# ---------------------------------------------------------------------------------- ideas
+
+
+def on_idea_published(idea: Idea, **_: Any) -> None:
+    if _shared(idea):
+        announce({**build_activity("Create", _as(idea.author), idea_page(idea)), "@context": CONTEXT})
+
+
+def on_idea_changed(idea: Idea, actor: Member | None = None, **_: Any) -> None:
+    if _shared(idea) and not idea.is_removed:
+        who = actor if actor is not None and actor.is_local else idea.author
+        announce({**build_activity("Update", _as(who), idea_page(idea)), "@context": CONTEXT})
+
+
+# ------------------------------------------------------------------------------- comments
+
+
+def on_comment_posted(comment: Comment, idea: Idea, **_: Any) -> None:
+    if comment.author.is_local and comment.ap_id is None:
+        _member_activity("Create", comment.author, comment_note(comment), idea)
+
+
+def on_comment_edited(comment: Comment, actor: Member, **_: Any) -> None:
+    if actor.is_local and comment.ap_id is None:
+        _member_activity("Update", actor, comment_note(comment), comment.idea)
+
+
+def on_comment_deleted(comment: Comment, actor: Member, **_: Any) -> None:
+    if not actor.is_local:
+        return
+    tombstone = {"id": comment_ap_id(comment), "type": "Tombstone"}
+    if actor.id == comment.author_id and comment.ap_id is None:
+        _member_activity("Delete", actor, tombstone, comment.idea)
+    elif comment.idea.is_local:  # a moderator of ours deleted it: a removal on every ally
+        _send_from_group("Delete", tombstone, summary="deleted by a moderator")
+
+
+# ---------------------------------------------------------------------------------- votes
+
+
+def _vote_object(kind: str, member: Member, target: str) -> dict[str, Any]:
+    return {"type": kind, "actor": actor_id(member), "object": target}
+
+
+def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None = None, **_: Any) -> None:
+    if member.is_local:
+        _member_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea)
+
+
+def on_vote_withdrawn(idea: Idea, member: Member, previous: str, **_: Any) -> None:
+    if member.is_local:
+        kind = "Like" if previous == "support" else "Dislike"
+        _member_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea)
+
+
+def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, previous: str | None = None,
+                         **_: Any) -> None:
+    if not member.is_local:
+        return
+    target = comment_ap_id(comment)
+    if value is None:
+        kind = "Like" if previous == "up" else "Dislike"
+        _member_activity("Undo", member, _vote_object(kind, member, target), comment.idea)
+    else:
+        _member_activity("Like" if value == "up" else "Dislike", member, target, comment.idea)
+
+
+# ----------------------------------------------------------------------------- moderation
+
+
+def _target_url(target_type: str, target: Any) -> str | None:
+    if target_type == "idea" and target.is_local:
+        return idea_ap_id(target)
+    if target_type == "comment" and target.idea.is_local:
+        return comment_ap_id(target)
+    return None
+
+
+def on_content_removed(target_type: str, target: Any, action: Any = None, **_: Any) -> None:
+    url = _target_url(target_type, target)
+    if url:
+        reason = getattr(action, "reason", "") or "removed by a moderator"
+        _send_from_group("Delete", {"id": url, "type": "Tombstone"}, summary=reason)
+
+
+def on_content_restored(target_type: str, target: Any, action: Any = None, **_: Any) -> None:
+    """A removal reversed (restore, or an appeal upheld): allies restore their copies too."""
+    url = _target_url(target_type, target)
+    if url and "removed_at" in (getattr(action, "changes", None) or {}):
+        _send_from_group("Undo", {"type": "Delete", "actor": group_id(), "object": url})
+
+
+def on_thread_locked(idea: Idea, action: Any = None, **_: Any) -> None:
+    if idea.is_local:
+        _send_from_group("Lock", idea_ap_id(idea), summary=getattr(action, "reason", "") or "locked")
+
+
+def on_report_filed(report: Any, target: Any, **_: Any) -> None:
+    reporter = report.reporter
+    if reporter is None or not reporter.is_local:
+        return
+    if report.target_type == "idea":
+        idea, url = target, None if target.is_local else target.ap_id
+    elif report.target_type == "comment":
+        idea, url = target.idea, comment_ap_id(target)
+    else:
+        idea, url = None, target.ap_id if not target.is_local else None
+    if idea is not None and idea.is_local or not url:
+        return
+    host = idea.origin_host if idea is not None else target.host
+    ally = db.session.scalar(select(Ally).where(Ally.host == host))
+    if ally is None or not ally.is_allied:
+        return
+    flag = build_activity("Flag", _as(reporter), [url], to=[ally.group_id], content=report.text or "",
+                          reportReason=report.reason)
+    flag["@context"] = CONTEXT
+    enqueue_activity(flag, [ally.group_inbox])
+
+
+def on_member_erasing(member: Member, **_: Any) -> None:
+    """Our member erases their account: allies blank them too (sent by our Group, since the member's
+    own key goes with the account)."""
+    if member.is_local:
+        person = member_actor_id(member.handle)
+        _send_from_group("Delete", {"id": person, "type": "Person"})
+
+
+EVENTS = {
+    "idea_published": on_idea_published,
+    "idea_updated": on_idea_changed,
+    "idea_withdrawn": on_idea_changed,
+    "idea_answered": on_idea_changed,
+    "comment_posted": on_comment_posted,
+    "comment_edited": on_comment_edited,
+    "comment_deleted": on_comment_deleted,
+    "vote_cast": on_vote_cast,
+    "vote_withdrawn": on_vote_withdrawn,
+    "comment_vote_cast": on_comment_vote_cast,
+    "content_removed": on_content_removed,
+    "content_restored": on_content_restored,
+    "thread_locked": on_thread_locked,
+    "report_filed": on_report_filed,
+    "member_erasing": on_member_erasing,
+}
+
+
+def subscribe_all(app: Flask) -> None:
+    for event, handler in EVENTS.items():
+        subscribe(app, event, handler)

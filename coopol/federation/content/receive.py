@@ -1,0 +1,448 @@
+"""Inbox handlers for ideas, debate, votes and moderation: each checks who may say what, then calls
+the same domain services as a local action, with the remote person as the acting member.
+
+Two ways in (FEP-1b12):
+- *direct*: a person of an ally acts on one of OUR ideas (Create Note, Like, Dislike, Undo, Update,
+  Delete, Flag sent to our Group). We apply it and our Group `Announce`s it to every ally.
+- *announced*: an ally's Group relays what happened on ITS ideas (its members' and its allies'
+  actions). We apply it to our copy. Our own members' actions coming back are already applied.
+Moderation decisions on an ally's content (Delete with a summary, Lock, Undo of them, Delete of a
+Person) come from that ally's Group itself.
+
+Whatever cannot apply (a banned person, a closed idea, a repeat) is acknowledged and changes nothing;
+a target we cannot find yet is retried by the worker (`Retry`), since deliveries may cross.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from coopol.accounts.models import Member
+from coopol.core.errors import DomainError, PermissionDenied
+from coopol.extensions import db
+from coopol.federation.activities import InboxContext, register_handler
+from coopol.federation.content import objects
+from coopol.federation.content.people import member_for_actor
+from coopol.federation.content.resolve import _fetchable, find_comment, find_idea, resolve_target
+from coopol.federation.protocol import ProtocolError, id_of, type_of
+from coopol.federation.urls import UnsafeURL, host_of
+from coopol.ideas.models import Comment, CommentVote, Idea, IdeaVote
+
+log = logging.getLogger("coopol.federation.content")
+
+
+class Ignored(Exception):
+    """The activity is acknowledged but changes nothing (not ours to apply, or already applied)."""
+
+
+class Retry(Exception):
+    """What the activity refers to has not reached us yet: the worker retries the item later."""
+
+
+@dataclass
+class Sender:
+    actor: str  # who acted (the inner activity's actor when announced)
+    ctx: InboxContext  # who delivered it: the ally
+    announced: bool
+
+    @property
+    def host(self) -> str:
+        return self.ctx.host
+
+    @property
+    def ally_group(self) -> str | None:
+        return self.ctx.ally.group_id if self.ctx.ally is not None else None
+
+    @property
+    def origin_name(self) -> str:
+        return (self.ctx.ally.name if self.ctx.ally is not None else "") or self.host
+
+
+def _host(url: str | None) -> str | None:
+    try:
+        return host_of(url or "")
+    except UnsafeURL:
+        return None
+
+
+def _member(actor: str) -> Member:
+    return member_for_actor(actor)
+
+
+def _announce(activity: dict[str, Any]) -> None:
+    from coopol.federation.content.publish import announce
+
+    announce(activity)
+
+
+def _missing(url: str | None) -> Exception:
+    """A target we lack: ours means it does not exist (nothing to do); an ally's may still be on its way."""
+    if not url or objects.is_local_id(url) or not _fetchable(url):
+        return Ignored(f"no such idea or comment here: {url}")
+    return Retry(f"{url} has not reached us")
+
+
+def _idea_of(target: Idea | Comment) -> Idea:
+    return target.idea if isinstance(target, Comment) else target
+
+
+def _authorised_on(idea: Idea, sender: Sender) -> bool:
+    """Our idea: only its debaters act, directly. An ally's idea: only its origin relays."""
+    if idea.is_local:
+        return not sender.announced and sender.actor == sender.ctx.actor_id
+    return idea.origin_host == sender.host
+
+
+# ----------------------------------------------------------------------------------- ideas
+
+
+def store_page(document: dict[str, Any], host: str, *, origin_name: str | None = None,
+               actor: Member | None = None) -> Idea:
+    """Create or bring up to date our copy of an ally's idea (`host` is the ally it came from)."""
+    from coopol.ideas.copies import sync_copy
+    from coopol.ideas.services import EDITABLE_STATES, create_idea, update_idea
+
+    page = objects.parse_page(document)
+    if _host(page.id) != host or _host(page.author) != host:
+        raise Ignored(f"{page.id} is not an idea of {host}")
+    if objects.is_local_id(page.id):
+        raise Ignored("our own idea")
+    from coopol.federation.models import Ally
+
+    ally = db.session.scalar(select(Ally).where(Ally.host == host))
+    if ally is not None and page.audience and page.audience != ally.group_id:
+        raise Ignored(f"{page.id} is not in {host}'s Group")
+    author = _member(page.author)
+    idea = find_idea(page.id)
+    if idea is None:
+        idea = create_idea(author, title=page.title, body=page.body, tags=page.tags, scope=page.scope,
+                           language=page.language, publish=True, ap_id=page.id, origin_host=host,
+                           origin_name=(origin_name or (ally.name if ally else "") or host)[:200],
+                           url=page.url, published_at=page.published)
+    elif idea.author_id == author.id and idea.state in EDITABLE_STATES and not idea.is_removed:
+        update_idea(author, idea, title=page.title, body=page.body, tags=page.tags, language=page.language)
+    if page.state and page.state != idea.state or page.answer != idea.answer or page.scope != idea.scope:
+        sync_copy(idea, state=page.state, answer=page.answer, answered_by=actor if actor is not author else None,
+                  withdrawn_reason=page.withdrawn_reason, withdrawn_explanation=page.withdrawn_explanation,
+                  scope=page.scope)
+    if page.locked and not idea.is_locked:
+        _decide("lock", "idea", idea, "comments closed", host)
+    return idea
+
+
+def _on_page(activity: dict[str, Any], sender: Sender) -> None:
+    if objects.is_local_id(sender.actor):
+        raise Ignored("our own member")
+    actor = _member(sender.actor)
+    store_page(activity["object"], sender.host, origin_name=sender.origin_name, actor=actor)
+
+
+# -------------------------------------------------------------------------------- comments
+
+
+def store_note(document: dict[str, Any], host: str, *, depth: int = 0) -> Comment:
+    """Our copy of a comment fetched from its author's instance (a parent we missed)."""
+    from coopol.ideas.services import post_comment
+
+    note = objects.parse_note(document)
+    if _host(note.id) != host or _host(note.author) != host:
+        raise Ignored(f"{note.id} is not a comment of {host}")
+    existing = find_comment(note.id)
+    if existing is not None:
+        return existing
+    parent = resolve_target(note.in_reply_to, depth)
+    if parent is None:
+        raise _missing(note.in_reply_to)
+    idea = _idea_of(parent)
+    return post_comment(_member(note.author), idea, body=note.body, stance=note.stance,
+                        parent_id=parent.id if isinstance(parent, Comment) else None, ap_id=note.id,
+                        origin_host=host, created_at=note.published)
+
+
+def _on_create_note(activity: dict[str, Any], sender: Sender) -> None:
+    from coopol.ideas.services import post_comment
+
+    note = objects.parse_note(activity["object"])
+    if note.author != sender.actor:
+        raise Ignored("a comment must be created by its author")
+    if objects.is_local_id(note.id) or find_comment(note.id) is not None:
+        raise Ignored("already here")
+    parent = resolve_target(note.in_reply_to)
+    if parent is None:
+        raise _missing(note.in_reply_to)
+    idea = _idea_of(parent)
+    if not _authorised_on(idea, sender):
+        raise Ignored(f"{sender.host} may not comment on {objects.idea_ap_id(idea)} this way")
+    post_comment(_member(note.author), idea, body=note.body, stance=note.stance,
+                 parent_id=parent.id if isinstance(parent, Comment) else None, ap_id=note.id,
+                 origin_host=_host(note.id), created_at=note.published)
+    if idea.is_local:
+        _announce(activity)
+
+
+def _on_update_note(activity: dict[str, Any], sender: Sender) -> None:
+    from coopol.ideas.services import edit_comment
+
+    note = objects.parse_note(activity["object"])
+    comment = find_comment(note.id)
+    if comment is None:
+        raise Ignored("unknown comment")
+    if note.author != sender.actor or comment.author.ap_id != note.author:
+        raise Ignored("only the author edits a comment")
+    if not _authorised_on(comment.idea, sender):
+        raise Ignored("not the comment's origin")
+    edit_comment(comment.author, comment, body=note.body, stance=note.stance)
+    if comment.idea.is_local:
+        _announce(activity)
+
+
+# ----------------------------------------------------------------------------------- votes
+
+
+def _on_vote(activity: dict[str, Any], sender: Sender) -> None:
+    from coopol.ideas.services import cast_comment_vote, cast_vote
+
+    if id_of(activity.get("actor")) != sender.actor:
+        raise Ignored("a vote is cast by its actor")
+    target = resolve_target(id_of(activity.get("object")))
+    if target is None:
+        raise _missing(id_of(activity.get("object")))
+    if not _authorised_on(_idea_of(target), sender):
+        raise Ignored("not the idea's origin")
+    member = _member(sender.actor)
+    like = type_of(activity) == "Like"
+    if isinstance(target, Comment):
+        value = "up" if like else "down"
+        current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
+                                                                    CommentVote.member_id == member.id))
+        if current == value:
+            raise Ignored("the same vote again")
+        cast_comment_vote(member, target, value)
+    else:
+        cast_vote(member, target, "support" if like else "oppose", ap_id=activity.get("id"))
+    if _idea_of(target).is_local:
+        _announce(activity)
+
+
+def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
+    from coopol.ideas.services import withdraw_comment_vote, withdraw_vote
+
+    vote = activity.get("object")
+    kind = type_of(vote)
+    member = _member(sender.actor)
+    if isinstance(vote, dict):
+        if id_of(vote.get("actor")) not in (None, sender.actor):
+            raise Ignored("an Undo names the actor's own vote")
+        target = resolve_target(id_of(vote.get("object")))
+    else:  # only the Like's id: find the vote it cast
+        row = db.session.scalar(select(IdeaVote).where(IdeaVote.ap_id == id_of(vote),
+                                                       IdeaVote.member_id == member.id))
+        target = db.session.get(Idea, row.idea_id) if row is not None else None
+        kind = "Like" if row is not None and row.value == "support" else "Dislike"
+    if target is None:
+        raise Ignored("nothing to undo")
+    if not _authorised_on(_idea_of(target), sender):
+        raise Ignored("not the idea's origin")
+    if isinstance(target, Comment):
+        current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
+                                                                    CommentVote.member_id == member.id))
+        if current != ("up" if kind == "Like" else "down"):
+            raise Ignored("that vote is not the current one")
+        withdraw_comment_vote(member, target)
+    else:
+        current = db.session.scalar(select(IdeaVote.value).where(IdeaVote.idea_id == target.id,
+                                                                 IdeaVote.member_id == member.id))
+        if current != ("support" if kind == "Like" else "oppose"):
+            raise Ignored("that vote is not the current one")
+        withdraw_vote(member, target)
+    if _idea_of(target).is_local:
+        _announce(activity)
+
+
+# ------------------------------------------------------------------------------ moderation
+
+
+def _decide(kind: str, target_type: str, target: Idea | Comment, reason: str, host: str) -> None:
+    from coopol.moderation.remote import apply_remote_decision
+
+    apply_remote_decision(kind, target_type, target, reason, host)
+
+
+def _from_ally_group(sender: Sender) -> bool:
+    return sender.actor == sender.ally_group
+
+
+def _on_delete(activity: dict[str, Any], sender: Sender) -> None:
+    from coopol.accounts.services import erase_member
+    from coopol.ideas.services import delete_comment
+
+    obj = activity.get("object")
+    target_id = id_of(obj)
+    if not target_id:
+        raise ProtocolError("Delete of nothing")
+    person = db.session.scalar(select(Member).where(Member.ap_id == target_id, Member.host.is_not(None)))
+    if person is not None or type_of(obj) in ("Person", "Service"):
+        if person is None:
+            raise Ignored("a person we never met")
+        if not (target_id == sender.actor or (_from_ally_group(sender) and person.host == sender.host)):
+            raise Ignored("only a person or their own instance erases them")
+        erase_member(person)
+        return
+    comment = find_comment(target_id)
+    idea = find_idea(target_id) if comment is None else None
+    if comment is None and idea is None:
+        raise Ignored("nothing to delete")
+    origin_idea = comment.idea if comment is not None else idea
+    if origin_idea.is_local:  # an author deletes their comment on our idea
+        if comment is None or sender.announced or comment.author.ap_id != sender.actor:
+            raise Ignored("only its author deletes a comment on our ideas")
+        delete_comment(comment.author, comment)
+        _announce(activity)
+        return
+    if origin_idea.origin_host != sender.host:
+        raise Ignored("not the origin of this content")
+    if comment is not None and comment.author.ap_id == sender.actor and not activity.get("summary"):
+        delete_comment(comment.author, comment)
+        return
+    if not (_from_ally_group(sender) or (idea is not None and idea.author.ap_id == sender.actor)):
+        raise Ignored("removals come from the origin's Group")
+    reason = activity.get("summary") if isinstance(activity.get("summary"), str) else "removed"
+    _decide("remove", "comment" if comment is not None else "idea", comment or idea, reason, sender.host)
+
+
+def _on_lock(activity: dict[str, Any], sender: Sender, kind: str = "lock") -> None:
+    idea = find_idea(id_of(activity.get("object")))
+    if idea is None or idea.is_local or idea.origin_host != sender.host or not _from_ally_group(sender):
+        raise Ignored("locks come from the idea's origin Group")
+    reason = activity.get("summary") if isinstance(activity.get("summary"), str) else "locked"
+    _decide(kind, "idea", idea, reason, sender.host)
+
+
+def _on_undo(activity: dict[str, Any], sender: Sender) -> None:
+    inner = activity.get("object")
+    kind = type_of(inner)
+    if kind in ("Like", "Dislike") or (kind is None and isinstance(inner, str)):
+        _on_undo_vote(activity, sender)
+    elif kind == "Delete" and isinstance(inner, dict):
+        target = find_comment(id_of(inner.get("object"))) or find_idea(id_of(inner.get("object")))
+        if target is None or _idea_of(target).is_local or _idea_of(target).origin_host != sender.host \
+                or not _from_ally_group(sender):
+            raise Ignored("restorations come from the origin's Group")
+        _decide("restore", "comment" if isinstance(target, Comment) else "idea", target, "restored",
+                sender.host)
+    elif kind == "Lock" and isinstance(inner, dict):
+        _on_lock(inner, sender, "unlock")
+    else:
+        raise Ignored(f"Undo of {kind}")
+
+
+def _on_flag(activity: dict[str, Any], sender: Sender) -> None:
+    from coopol.moderation.models import ReportReason
+    from coopol.moderation.services import file_report
+
+    if sender.announced:
+        raise Ignored("reports are not relayed")
+    objects_ = activity.get("object")
+    candidates = [id_of(o) for o in (objects_ if isinstance(objects_, list) else [objects_]) if id_of(o)]
+    target_type = target_id = None
+    for url in candidates:  # the content first, then the person (Mastodon lists the account first)
+        comment = find_comment(url)
+        idea = find_idea(url) if comment is None else None
+        if comment is not None and comment.idea.is_local:
+            target_type, target_id = "comment", comment.id
+            break
+        if idea is not None and idea.is_local:
+            target_type, target_id = "idea", idea.id
+            break
+    if target_type is None:
+        from coopol.federation.actors import local_member_for_actor
+
+        person = next((m for m in (local_member_for_actor(u) for u in candidates) if m is not None), None)
+        if person is None:
+            raise Ignored("a report about nothing of ours")
+        target_type, target_id = "member", person.id
+    reason = activity.get("reportReason")
+    reason = reason if reason in {r.value for r in ReportReason} else "other"
+    text = activity.get("content") if isinstance(activity.get("content"), str) else ""
+    text = objects._text_from_html(text)[:2000]
+    file_report(_member(sender.actor), target_type, target_id, reason, text)
+
+
+# -------------------------------------------------------------------------------- dispatch
+
+
+def _dispatch(activity: dict[str, Any], sender: Sender) -> None:
+    kind = type_of(activity)
+    inner = type_of(activity.get("object"))
+    if kind in ("Create", "Update") and inner in ("Page", "Article", "Question"):
+        _on_page(activity, sender)
+    elif kind == "Create" and inner == "Note":
+        if sender.announced and objects.is_local_id(sender.actor):
+            raise Ignored("our own member's comment")
+        _on_create_note(activity, sender)
+    elif kind == "Update" and inner == "Note":
+        _on_update_note(activity, sender)
+    elif kind in ("Like", "Dislike"):
+        if sender.announced and objects.is_local_id(sender.actor):
+            raise Ignored("our own member's vote")
+        _on_vote(activity, sender)
+    elif kind == "Undo":
+        if sender.announced and objects.is_local_id(sender.actor):
+            raise Ignored("our own member's undo")
+        _on_undo(activity, sender)
+    elif kind == "Delete":
+        _on_delete(activity, sender)
+    elif kind == "Lock":
+        _on_lock(activity, sender)
+    elif kind == "Flag":
+        _on_flag(activity, sender)
+    else:
+        raise Ignored(f"{kind} of {inner} is not for us")
+
+
+def _guarded(fn: Callable[[dict[str, Any], InboxContext], None]) -> Callable[[dict[str, Any], InboxContext], None]:
+    """What cannot apply is acknowledged (the item is processed) and writes nothing."""
+
+    def run(activity: dict[str, Any], ctx: InboxContext) -> None:
+        try:
+            with db.session.begin_nested():
+                fn(activity, ctx)
+        except (Ignored, DomainError, ProtocolError) as error:
+            log.info("%s %s changes nothing: %s", type_of(activity), activity.get("id"), error)
+
+    return run
+
+
+def receive_direct(activity: dict[str, Any], ctx: InboxContext) -> None:
+    _dispatch(activity, Sender(ctx.actor_id, ctx, announced=False))
+
+
+def receive_announce(activity: dict[str, Any], ctx: InboxContext) -> None:
+    inner = activity.get("object")
+    if not isinstance(inner, dict) or type_of(inner) == "Announce":
+        raise Ignored("an Announce must embed the activity it relays")
+    actor = id_of(inner.get("actor"))
+    if not actor or not isinstance(inner.get("id"), str):
+        raise ProtocolError("the announced activity has no id or actor")
+    _dispatch(inner, Sender(actor, ctx, announced=True))
+
+
+def verify_announce(activity: dict[str, Any], ctx: InboxContext) -> None:
+    """Only an ally's own Group relays (a Person or another actor of that host cannot)."""
+    if ctx.ally is None or ctx.actor_id != ctx.ally.group_id:
+        raise PermissionDenied("Only the Group of an allied instance can announce to us.")
+
+
+CONTENT_TYPES = ("Create", "Update", "Delete", "Like", "Dislike", "Flag", "Lock")
+
+
+def register_handlers() -> None:
+    for kind in CONTENT_TYPES:
+        register_handler(kind, _guarded(receive_direct))
+    register_handler("Undo", _guarded(receive_direct))  # Undo of a Follow keeps its own handler
+    register_handler("Announce", _guarded(receive_announce), verify=verify_announce)

@@ -1,0 +1,101 @@
+"""Ideas travel: published on A, copied on every ally with its origin; edits, withdrawals, official
+answers and removals follow; copies are searchable and filterable by origin."""
+
+from __future__ import annotations
+
+from tests.federation.content.conftest import settle
+
+
+def publish(party, author: str, **fields) -> dict:
+    body = {"title": "Free night buses", "body": "Run the **night buses** for free.", "tags": ["transport"],
+            "publish": True, **fields}
+    return party.api("POST", "/ideas", as_=author, json=body, expect=201).get_json()
+
+
+def test_a_published_idea_is_copied_on_every_ally_with_its_origin(parties):
+    a, b, c = parties(3)
+    a.member("alice")
+    idea = publish(a, "alice")
+    settle(a, b, c)
+    for ally in (b, c):
+        copy = ally.copy_of(idea["ap_id"])
+        assert copy is not None, ally.host
+        assert copy["title"] == "Free night buses"
+        assert copy["body"] == "Run the **night buses** for free."
+        assert copy["tags"] == ["transport"]
+        assert copy["origin"] == {"host": a.host, "name": "Coopol a"}
+        assert copy["url"] == f"{a.url}/ideas/{idea['id']}"
+        assert copy["author"]["instance"] == a.host
+        assert copy["author"]["handle"] == f"alice@{a.host}"
+        listed = ally.api("GET", f"/ideas?origin={a.host}", expect=200).get_json()["items"]
+        assert [i["ap_id"] for i in listed] == [idea["ap_id"]]
+        assert ally.api("GET", "/ideas?origin=local", expect=200).get_json()["items"] == []
+        found = ally.api("GET", "/ideas?q=night", expect=200).get_json()["items"]
+        assert [i["ap_id"] for i in found] == [idea["ap_id"]]
+
+
+def test_a_draft_travels_only_once_published(parties):
+    a, b = parties(2)
+    a.member("alice")
+    draft = publish(a, "alice", publish=False)
+    settle(a, b)
+    assert b.copy_of(draft["ap_id"]) is None
+    a.api("POST", f"/ideas/{draft['id']}/publish", as_="alice", expect=200)
+    settle(a, b)
+    assert b.copy_of(draft["ap_id"])["state"] == "published"
+
+
+def test_edits_withdrawal_and_answers_follow(parties):
+    a, b = parties(2)
+    a.member("alice")
+    a.member("mod", role="moderator")
+    idea = publish(a, "alice")
+    settle(a, b)
+    a.api("PATCH", f"/ideas/{idea['id']}", as_="alice", json={"title": "Free night trams", "tags": ["tram"]},
+          expect=200)
+    settle(a, b)
+    copy = b.copy_of(idea["ap_id"])
+    assert copy["title"] == "Free night trams" and copy["tags"] == ["tram"]
+
+    a.api("POST", f"/ideas/{idea['id']}/answer", as_="mod", json={"state": "evaluating", "answer": "On it."},
+          expect=200)
+    settle(a, b)
+    copy = b.copy_of(idea["ap_id"])
+    assert copy["state"] == "evaluating" and copy["answer"] == "On it."
+
+    a.api("POST", f"/ideas/{idea['id']}/withdraw", as_="alice", json={"reason": "done"}, expect=200)
+    settle(a, b)
+    assert b.copy_of(idea["ap_id"])["state"] == "withdrawn"
+
+
+def test_a_removal_by_the_origin_moderators_applies_on_every_ally(parties):
+    a, b, c = parties(3)
+    a.member("alice")
+    a.member("mod", role="moderator")
+    idea = publish(a, "alice")
+    settle(a, b, c)
+    a.api("POST", "/moderation/actions", as_="mod", expect=201,
+          json={"action": "remove", "target_type": "idea", "target_id": idea["id"], "reason": "Off the charter"})
+    settle(a, b, c)
+    for ally in (b, c):
+        copy_id = ally.query(lambda: _copy_id(idea["ap_id"]))
+        assert ally.query(lambda cid=copy_id: _removed(cid))
+        log = ally.api("GET", "/modlog", expect=200).get_json()["items"]
+        assert log[0]["action"] == "remove" and "Off the charter" in log[0]["reason"]
+        assert a.host in log[0]["reason"]
+
+
+def _copy_id(ap_id):
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+    from coopol.ideas.models import Idea
+
+    return db.session.scalar(select(Idea.id).where(Idea.ap_id == ap_id))
+
+
+def _removed(idea_id):
+    from coopol.extensions import db
+    from coopol.ideas.models import Idea
+
+    return db.session.get(Idea, idea_id).is_removed
