@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -139,14 +140,19 @@ def generate_rsa_keypair() -> tuple[str, str]:
     return private_pem.decode("ascii"), public_pem.decode("ascii")
 
 
+@functools.lru_cache(maxsize=256)
 def load_private_key(pem: str | bytes) -> PrivateKeyTypes:
-    """Load an unencrypted PEM private key (PKCS#8 or PKCS#1)."""
+    """Load an unencrypted PEM private key (PKCS#8 or PKCS#1).
+
+    Cached: loading an RSA key validates it (tens of milliseconds), signing takes a fraction of one,
+    and a worker signs every delivery with the same few keys."""
     try:
         return serialization.load_pem_private_key(_as_bytes(pem), password=None)
     except (ValueError, TypeError) as exc:
         raise InvalidKey(f"cannot load private key: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=1024)
 def load_public_key(pem: str | bytes) -> PublicKeyTypes:
     """Load a PEM public key (SubjectPublicKeyInfo, or PKCS#1 ``RSA PUBLIC KEY``)."""
     try:
