@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from coopol.accounts.auth import require_moderator
 from coopol.core.errors import Conflict, DomainError
+from coopol.core.web import safe_redirect_target
 from coopol.extensions import db
 from coopol.moderation import notifications, services, targets
 from coopol.moderation.models import APPEALABLE, ModerationAction, Report
@@ -34,9 +35,8 @@ def _failed(error: DomainError) -> None:
     flash(error.message, "error")
 
 
-def _safe_next(default: str) -> str:
-    target = request.form.get("next") or ""
-    return target if target.startswith("/") and not target.startswith("//") else default
+def _safe_next(default_endpoint: str) -> str:
+    return safe_redirect_target(request.form.get("next"), default_endpoint)
 
 
 @bp.route("/report/<target_type>/<int:target_id>", methods=["GET", "POST"])
@@ -94,7 +94,7 @@ def act():
         return _queue_page(error.status_code)
     flash(_("Done: %(action)s on %(type)s %(id)s, recorded in the public log.", action=action.action,
             type=action.target_type, id=action.target_id), "success")
-    return redirect(_safe_next(url_for("moderation.queue")))
+    return redirect(_safe_next("moderation.queue"))
 
 
 @bp.get("/moderation/items/<target_type>/<int:target_id>")

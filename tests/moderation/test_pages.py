@@ -150,3 +150,18 @@ def test_openapi_documents_the_moderation_api(client):
     from openapi_spec_validator import validate
 
     validate(spec)
+
+
+def test_the_next_target_after_an_action_never_leaves_the_site(app, community, create_idea):
+    modmarie = login(app, "modmarie")
+    for index, evil in enumerate(("//evil.example/", "/\\evil.example", "https://evil.example/x")):
+        idea_id = create_idea("author", title=f"Idea number {index}")
+        response = modmarie.post("/moderation/actions", data={
+            "action": "lock", "target_type": "idea", "target_id": str(idea_id), "reason": "Heated thread",
+            "next": evil})
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/moderation"
+    kept = modmarie.post("/moderation/actions", data={
+        "action": "unlock", "target_type": "idea", "target_id": str(idea_id), "reason": "Calmer now",
+        "next": f"/ideas/{idea_id}"})
+    assert kept.headers["Location"] == f"/ideas/{idea_id}"
