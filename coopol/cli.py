@@ -312,7 +312,7 @@ def register_command(command: click.Command) -> None:
 
 
 def main() -> None:
-    for module in ("coopol.federation.cli", "coopol.demo"):
+    for module in ("coopol.federation.cli", "coopol.federation.content.cli", "coopol.demo"):
         try:
             __import__(module)
         except ModuleNotFoundError as error:
