@@ -7,7 +7,8 @@ write, and the unit of work rolls back everything on an error, so nothing is eve
 
 Events (federation subscribes): `report_filed(report, target)`, `content_hidden`, `content_removed`,
 `content_restored` (all with `target_type, target, action`), `thread_locked(idea, action)`,
-`member_suspended(member, action)`, `member_banned(member, action)`, `member_reinstated(member, action)`.
+`member_suspended(member, action)`, `member_banned(member, action)`, `member_reinstated(member, action)`,
+`thread_unlocked(idea, action)`.
 """
 
 from __future__ import annotations
@@ -407,6 +408,8 @@ def _publish_action(action: ModerationAction, target_type: str, target: Any) -> 
         publish("content_restored", target_type=target_type, target=target, action=action)
     elif kind == ActionKind.LOCK:
         publish("thread_locked", idea=target, action=action)
+    elif kind == ActionKind.UNLOCK:
+        publish("thread_unlocked", idea=target, action=action)
     elif kind == ActionKind.SUSPEND:
         publish("member_suspended", member=target, action=action)
     elif kind == ActionKind.BAN:

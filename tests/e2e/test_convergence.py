@@ -129,6 +129,11 @@ def test_an_idea_a_comment_and_votes_reach_everyone_with_the_same_tallies(real_i
         first, second = get(instance, f"/ideas/{idea_here['id']}/comments")["items"]
         assert second["parent_id"] == first["id"] and second["stance"] == "against"
     assert comment["id"]
+    backfill = c.coopol("allies", "backfill", a.host).stdout  # the CLI pull, run again: nothing doubles
+    assert "1/1 ideas read" in backfill and "1 idea(s) stored" in backfill
+    wait_until("still the same everywhere", converged((a, b, c), idea["ap_id"], expected,
+                                                      ["Yes please", "Too costly"]), instances=(a, b, c))
+    assert len(get(c, f"/ideas?origin={a.host}")["items"]) == 1
 
 
 def _failures(instance, host: str) -> int:
@@ -214,5 +219,7 @@ def test_a_replayed_or_forged_announce_changes_nothing(real_instances):
     dislike = {**announce, "id": f"{a.url}/activities/{uuid.uuid4()}",
                "object": {**announce["object"], "type": "Dislike", "id": f"{b.url}/activities/{uuid.uuid4()}"}}
     assert _post_as_group(a, c, dislike, forged_key).status_code == 401  # not A's key
-    assert _post_as_group(b, c, {**dislike, "actor": f"{b.url}/g/ideas"}).status_code == 202  # B is not the origin
+    assert _post_as_group(a, c, {**dislike, "actor": f"{b.url}/g/ideas"}).status_code == 401  # A's key, B's name
+    relayed_by_b = {**dislike, "id": f"{b.url}/activities/{uuid.uuid4()}", "actor": f"{b.url}/g/ideas"}
+    assert _post_as_group(b, c, relayed_by_b).status_code == 202  # acknowledged: B is not the idea's origin
     assert converged((a, b, c), idea["ap_id"], expected, [])()  # inboxes apply synchronously

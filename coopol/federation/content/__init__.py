@@ -21,32 +21,4 @@ def register(app: Flask) -> None:
     negotiation.init_negotiation(app)
     limiter.exempt(backfill.bp)
     app.register_blueprint(backfill.bp)
-    _register_cli()
-
-
-def _register_cli() -> None:
-    import click
-    from flask.cli import with_appcontext
-
-    from coopol.federation.cli import allies
-
-    if "backfill" in allies.commands:
-        return
-
-    @allies.command("backfill")
-    @click.argument("host")
-    @with_appcontext
-    def allies_backfill(host: str) -> None:
-        """Copy the published ideas of the ally HOST (done when an alliance forms; run again any time)."""
-        from coopol.core.errors import DomainError
-        from coopol.federation.content.backfill import backfill
-
-        def progress(result) -> None:
-            click.echo(f"  {result.seen}/{result.total} ideas read, {result.stored} stored, "
-                       f"{result.skipped} skipped")
-
-        try:
-            result = backfill(host, progress)
-        except DomainError as error:
-            raise click.ClickException(error.message) from error
-        click.echo(f"Backfill from {host}: {result.stored} idea(s) stored, {result.skipped} skipped.")
+    import coopol.federation.content.cli  # noqa: F401  (adds `coopol allies backfill`)

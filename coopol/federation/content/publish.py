@@ -193,6 +193,11 @@ def on_thread_locked(idea: Idea, action: Any = None, **_: Any) -> None:
         _send_from_group("Lock", idea_ap_id(idea), summary=getattr(action, "reason", "") or "locked")
 
 
+def on_thread_unlocked(idea: Idea, action: Any = None, **_: Any) -> None:
+    if idea.is_local:
+        _send_from_group("Undo", {"type": "Lock", "actor": group_id(), "object": idea_ap_id(idea)})
+
+
 def on_report_filed(report: Any, target: Any, **_: Any) -> None:
     reporter = report.reporter
     if reporter is None or not reporter.is_local:
@@ -237,6 +242,7 @@ EVENTS = {
     "content_removed": on_content_removed,
     "content_restored": on_content_restored,
     "thread_locked": on_thread_locked,
+    "thread_unlocked": on_thread_unlocked,
     "report_filed": on_report_filed,
     "member_erasing": on_member_erasing,
 }

@@ -102,8 +102,9 @@ def _authorised_on(idea: Idea, sender: Sender) -> bool:
 
 
 def store_page(document: dict[str, Any], host: str, *, origin_name: str | None = None,
-               actor: Member | None = None) -> Idea:
-    """Create or bring up to date our copy of an ally's idea (`host` is the ally it came from)."""
+               actor: Member | None = None, create_only: bool = False) -> Idea:
+    """Create or bring up to date our copy of an ally's idea (`host` is the ally it came from).
+    `create_only`: a Create arriving after an Update (a peer back from an outage) must not undo it."""
     from coopol.ideas.copies import sync_copy
     from coopol.ideas.services import EDITABLE_STATES, create_idea, update_idea
 
@@ -119,6 +120,8 @@ def store_page(document: dict[str, Any], host: str, *, origin_name: str | None =
         raise Ignored(f"{page.id} is not in {host}'s Group")
     author = _member(page.author)
     idea = find_idea(page.id)
+    if idea is not None and create_only:
+        return idea
     if idea is None:
         idea = create_idea(author, title=page.title, body=page.body, tags=page.tags, scope=page.scope,
                            language=page.language, publish=True, ap_id=page.id, origin_host=host,
@@ -139,7 +142,8 @@ def _on_page(activity: dict[str, Any], sender: Sender) -> None:
     if objects.is_local_id(sender.actor):
         raise Ignored("our own member")
     actor = _member(sender.actor)
-    store_page(activity["object"], sender.host, origin_name=sender.origin_name, actor=actor)
+    store_page(activity["object"], sender.host, origin_name=sender.origin_name, actor=actor,
+               create_only=type_of(activity) == "Create")
 
 
 # -------------------------------------------------------------------------------- comments

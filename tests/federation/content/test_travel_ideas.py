@@ -68,7 +68,7 @@ def test_edits_withdrawal_and_answers_follow(parties):
     assert b.copy_of(idea["ap_id"])["state"] == "withdrawn"
 
 
-def test_a_removal_by_the_origin_moderators_applies_on_every_ally(parties):
+def test_a_removal_and_restoration_by_the_origin_moderators_apply_on_every_ally(parties):
     a, b, c = parties(3)
     a.member("alice")
     a.member("mod", role="moderator")
@@ -83,6 +83,12 @@ def test_a_removal_by_the_origin_moderators_applies_on_every_ally(parties):
         log = ally.api("GET", "/modlog", expect=200).get_json()["items"]
         assert log[0]["action"] == "remove" and "Off the charter" in log[0]["reason"]
         assert a.host in log[0]["reason"]
+    a.api("POST", "/moderation/actions", as_="mod", expect=201,
+          json={"action": "restore", "target_type": "idea", "target_id": idea["id"], "reason": "On appeal"})
+    settle(a, b, c)
+    for ally in (b, c):
+        copy_id = ally.query(lambda: _copy_id(idea["ap_id"]))
+        assert not ally.query(lambda cid=copy_id: _removed(cid)), ally.host
 
 
 def _copy_id(ap_id):
@@ -99,3 +105,41 @@ def _removed(idea_id):
     from coopol.ideas.models import Idea
 
     return db.session.get(Idea, idea_id).is_removed
+
+
+def test_an_edit_that_arrives_before_the_creation_is_kept(parties):
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+    from coopol.federation.delivery import deliver_now
+    from coopol.federation.models import Delivery, OutboxActivity
+
+    a, b = parties(2)
+    a.member("alice")
+    idea = publish(a, "alice")
+    a.api("PATCH", f"/ideas/{idea['id']}", as_="alice", json={"body": "Edited before anyone saw it."}, expect=200)
+
+    def update_delivery() -> list[int]:
+        rows = db.session.execute(select(Delivery.id, OutboxActivity.payload).join(Delivery.activity)
+                                  .where(OutboxActivity.type == "Announce"))
+        return [delivery_id for delivery_id, payload in rows if payload["object"]["type"] == "Update"]
+
+    ids = a.query(update_delivery)
+    assert len(ids) == 1
+    outcomes = a.query(lambda: deliver_now(ids))
+    assert [o.state for o in outcomes] == ["delivered"]
+    settle(a, b)  # now the Create
+    assert b.copy_of(idea["ap_id"])["body"] == "Edited before anyone saw it."
+
+
+def test_the_copy_page_names_its_origin_and_links_back(parties):
+    a, b = parties(2)
+    a.member("alice")
+    idea = publish(a, "alice")
+    settle(a, b)
+    copy = b.copy_of(idea["ap_id"])
+    page = b.app.test_client().get(f"/ideas/{copy['id']}")
+    assert page.status_code == 200
+    assert f'href="{a.url}/ideas/{idea["id"]}" rel="external" data-testid="origin-link">Coopol a</a>' in page.text
+    own = a.app.test_client().get(f"/ideas/{idea['id']}")
+    assert 'data-testid="origin-link"' not in own.text

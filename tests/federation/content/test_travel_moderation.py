@@ -27,7 +27,7 @@ def test_a_report_from_an_ally_reaches_the_origin_moderators(parties):
     assert f"bob@{b.host}" in str(queue[0]) or b.host in str(queue[0])
 
 
-def test_a_lock_by_the_origin_closes_the_debate_everywhere(parties):
+def test_a_lock_and_unlock_by_the_origin_apply_everywhere(parties):
     a, b = parties(2)
     a.member("alice")
     a.member("mod", role="moderator")
@@ -40,6 +40,12 @@ def test_a_lock_by_the_origin_closes_the_debate_everywhere(parties):
     on_b = local_id(b, idea["ap_id"])
     response = b.api("POST", f"/ideas/{on_b}/comments", as_="bob", json={"body": "Still here"})
     assert response.status_code == 409
+    a.api("POST", "/moderation/actions", as_="mod", expect=201,
+          json={"action": "unlock", "target_type": "idea", "target_id": idea["id"], "reason": "Calmer now"})
+    settle(a, b)
+    b.api("POST", f"/ideas/{on_b}/comments", as_="bob", json={"body": "Back again"}, expect=201)
+    settle(a, b)
+    assert [x["body"] for x in a.comments(idea["id"])] == ["Back again"]
 
 
 def test_a_local_hide_on_an_ally_stays_local(parties):

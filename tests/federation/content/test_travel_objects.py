@@ -112,8 +112,8 @@ def test_replayed_and_forged_announces_change_nothing(parties):
 def test_when_an_alliance_forms_the_new_ally_pulls_the_published_ideas(parties, instance):
     import time
 
-    from tests.federation.content.conftest import Party
     from tests.federation.conftest import run_handshake
+    from tests.federation.content.conftest import Party
 
     (a,) = parties(1)
     a.member("alice")
