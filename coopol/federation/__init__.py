@@ -15,6 +15,7 @@ DEFAULTS = {
     "FEDERATION_SIGNATURE_WINDOW": 3600,  # seconds of clock skew accepted on signed requests
     "FEDERATION_TIMEOUT": 10.0,  # seconds, every outgoing request
     "FEDERATION_MAX_BODY": 1024 * 1024,  # bytes, inbox POSTs
+    "FEDERATION_DELIVERY_LEASE": 120,  # seconds a claimed delivery stays with its worker (a dead one's runs out)
 }
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, has_request_context, request
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from coopol.accounts.models import Member
@@ -118,19 +118,38 @@ def member_document(member: Member) -> dict[str, Any]:
 
 
 def ensure_member_key(member: Member) -> MemberKey:
-    """The member's key pair, created (and flushed) the first time it is needed."""
+    """The member's key pair, created the first time it is needed.
+
+    Inside a read-only request (a GET of the member's actor document) the key is written in a short
+    transaction of its own: on SQLite a read transaction that later writes fails with "database is
+    locked" when another writer committed in between, and serving a document must not fail for that."""
     key = db.session.scalar(select(MemberKey).where(MemberKey.member_id == member.id))
     if key is not None:
         return key
     private, public = generate_rsa_keypair()
-    key = MemberKey(member_id=member.id, public_key_pem=public,
-                    private_key_encrypted=encrypt_private_key(private, current_app.config["SECRET_KEY"], member.id))
+    values = {"member_id": member.id, "public_key_pem": public,
+              "private_key_encrypted": encrypt_private_key(private, current_app.config["SECRET_KEY"], member.id)}
+    if _reading_only_request():
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(insert(MemberKey).values(**values))
+        except IntegrityError:  # a concurrent request created it first: use theirs
+            with db.engine.connect() as connection:
+                row = connection.execute(select(MemberKey.__table__).where(MemberKey.member_id == member.id)).one()
+            values = dict(row._mapping)
+        # The request's own snapshot predates the insert: hand back a detached copy of the stored row.
+        return MemberKey(**values)
+    key = MemberKey(**values)
     try:
         with db.session.begin_nested():
             db.session.add(key)
     except IntegrityError:  # a concurrent request created it first: use theirs
         key = db.session.scalar(select(MemberKey).where(MemberKey.member_id == member.id))
     return key
+
+
+def _reading_only_request() -> bool:
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 
 def local_member_for_actor(actor_id: str) -> Member | None:

@@ -37,7 +37,6 @@ from coopol.federation.transport import TransportError, UnsafeURL, signed_reques
 log = logging.getLogger("coopol.federation.delivery")
 
 MAX_ATTEMPTS = 16
-LEASE_SECONDS = 120
 BREAKER_THRESHOLD = 5
 BREAKER_MAX_SECONDS = 3600
 MAX_RETRY_AFTER_SECONDS = 86400
@@ -91,7 +90,7 @@ def claim_due(limit: int = 20, ids: list[int] | None = None) -> list[int]:
                                 or_(Ally.breaker_until.is_(None), Ally.breaker_until <= now))
         claimed = list(db.session.scalars(query))
         for delivery in db.session.scalars(select(Delivery).where(Delivery.id.in_(claimed))):
-            delivery.claimed_until = now + timedelta(seconds=LEASE_SECONDS)
+            delivery.claimed_until = now + timedelta(seconds=current_app.config["FEDERATION_DELIVERY_LEASE"])
     return claimed
 
 

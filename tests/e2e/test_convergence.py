@@ -21,7 +21,7 @@ from coopol.federation.signatures import generate_rsa_keypair, sign_request
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 PASSWORD = "correct horse battery 12"
-SETTLE_SECONDS = 150.0  # a failed delivery is retried after at most ~40 s; leases of a killed worker: 120 s
+SETTLE_SECONDS = 150.0  # a failed delivery is retried after at most ~40 s; a killed worker's leases: 15 s
 
 
 class Client:
