@@ -312,12 +312,11 @@ def register_command(command: click.Command) -> None:
 
 
 def main() -> None:
-    for module in ("coopol.federation.cli", "coopol.federation.content.cli", "coopol.demo"):
-        try:
-            __import__(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
+    # Feature packages add their commands when imported; the CLI may import federation, domain code may not.
+    import coopol.demo  # noqa: F401
+    import coopol.federation.cli  # noqa: F401
+    import coopol.federation.content.cli  # noqa: F401
+
     cli(prog_name="coopol")
 
 

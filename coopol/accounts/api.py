@@ -19,6 +19,12 @@ def _me(member) -> dict:
     return data
 
 
+def _new_token(token, raw: str) -> dict:
+    """A token just made: its metadata and, this once, its raw value."""
+    return {"id": token.id, "name": token.name, "prefix": token.prefix, "created_at": token.created_at,
+            "last_used_at": None, "token": raw}
+
+
 @blp.post("/members")
 @limiter.limit(lambda: current_app.config.get("RATELIMIT_REGISTER", "10/hour"))
 @blp.arguments(schemas.RegisterSchema)
@@ -39,8 +45,7 @@ def login_for_token(data):
     """Exchange a login and password for a new personal API token."""
     member = services.authenticate(data["login"], data["password"])
     token, raw = services.create_token(member, data["name"])
-    return {"id": token.id, "name": token.name, "prefix": token.prefix, "created_at": token.created_at,
-            "last_used_at": None, "token": raw}
+    return _new_token(token, raw)
 
 
 @blp.get("/me")
@@ -73,8 +78,7 @@ def my_tokens():
 @blp.response(201, schemas.NewTokenSchema)
 def create_token(data):
     token, raw = services.create_token(current_user, data["name"])
-    return {"id": token.id, "name": token.name, "prefix": token.prefix, "created_at": token.created_at,
-            "last_used_at": None, "token": raw}
+    return _new_token(token, raw)
 
 
 @blp.delete("/me/tokens/<int:token_id>")

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from coopol.accounts.models import ApiToken, Invitation, Member, Role, Status
@@ -353,8 +353,3 @@ def erase_member(member: Member) -> Member:
     db.session.flush()
     publish("member_erased", member=member)
     return member
-
-
-def count_members() -> int:
-    return db.session.scalar(select(func.count(Member.id)).where(Member.host.is_(None),
-                                                                 Member.erased_at.is_(None))) or 0
