@@ -208,11 +208,35 @@ def _in_app_context(app: Flask, fn: Callable[[int], Outcome]) -> Callable[[int],
     return run
 
 
+WORKER_TASKS = "coopol.federation.worker_tasks"
+
+
+def add_worker_task(app: Flask, task: Callable[[], int]) -> None:
+    """More work for the worker between rounds of deliveries (a backfill page, say): `task()` does a
+    bounded amount and returns how much (0: nothing due)."""
+    app.extensions.setdefault(WORKER_TASKS, []).append(task)
+
+
+def _run_tasks(app: Flask) -> int:
+    done = 0
+    for task in app.extensions.get(WORKER_TASKS, ()):
+        try:
+            done += task()
+        except DBAPIError:
+            raise
+        except Exception:  # noqa: BLE001 - one failing task must not stop the deliveries
+            log.exception("worker task %s crashed", getattr(task, "__name__", task))
+        finally:
+            db.session.remove()
+    return done
+
+
 def run_worker(*, once: bool = False, batch: int = 20, concurrency: int = 4, poll_seconds: float = 1.0,
                stop: threading.Event | None = None, report: Callable[[Outcome], None] | None = None) -> int:
     """Deliver until stopped (or, with `once`, until nothing is due); returns the attempts made.
 
-    Also retries received activities whose processing errored (see `inbox.retry_errored`)."""
+    Also retries received activities whose processing errored (see `inbox.retry_errored`), and runs the
+    tasks added with `add_worker_task` (backfills)."""
     from coopol.federation.inbox import retry_errored
 
     app = current_app._get_current_object()
@@ -228,6 +252,7 @@ def run_worker(*, once: bool = False, batch: int = 20, concurrency: int = 4, pol
                     if report:
                         report(outcome)
                 retried = retry_errored(batch)
+                retried += _run_tasks(app)
             except DBAPIError:
                 if once:
                     raise

@@ -191,3 +191,58 @@ class Delivery(db.Model):
 
 Index("ix_federation_deliveries_due", Delivery.state, Delivery.next_attempt_at)
 Index("ix_federation_inbox_due", InboxItem.state, InboxItem.next_attempt_at)
+
+
+class AllyBan(db.Model):
+    """A person banned by an allied Group (its `Block`, FEP-1b12 style): that person may not comment
+    or vote on copies of that ally's ideas here. `block_id` is the Block an `Undo` must name."""
+
+    __tablename__ = "federation_ally_bans"
+    __table_args__ = (UniqueConstraint("group_id", "actor_id", name="uq_federation_ally_bans_group_actor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_host: Mapped[str] = mapped_column(String(255), index=True)
+    group_id: Mapped[str] = mapped_column(String(2048))
+    actor_id: Mapped[str] = mapped_column(String(2048), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    block_id: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# A backfill job: queued with the alliance, run page by page by the worker (or inline by the CLI).
+BACKFILL = StateMachine("backfill", {
+    "queued": {"running", "failed", "queued", "done"},  # done: the CLI ran it inline meanwhile
+    "running": {"running", "queued", "done", "failed"},
+    "done": {"queued"},
+    "failed": {"queued", "done"},
+})
+
+
+class Backfill(db.Model):
+    """Pulling an ally's published ideas, their comments and votes: one row per ally, committed with the
+    alliance. `next_url` is the page to read next (None: from the start); a worker holds the row while
+    `claimed_until` lies ahead, and one that dies leaves a lease that runs out, so another resumes."""
+
+    __tablename__ = "federation_backfills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    next_url: Mapped[str | None] = mapped_column(String(2048))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    stored: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+Index("ix_federation_backfills_due", Backfill.state, Backfill.next_attempt_at)

@@ -17,6 +17,7 @@ from coopol.extensions import db
 from coopol.ideas.counters import change_idea_counts
 from coopol.ideas.guards import (
     can_view,
+    ensure_allowed,
     ensure_can_act,
     ensure_not_moderated,
     ensure_open_for_comments,
@@ -48,6 +49,7 @@ def post_comment(author: Member, idea: Idea, *, body: str, stance: str | None = 
     """Reply to an idea or to a comment. A reply below the deepest level attaches to the deepest allowed
     parent, so threads stay readable."""
     ensure_can_act(author)
+    ensure_allowed(author, idea, "comment")
     errors = Errors()
     body = clean_comment_body(body, errors)
     stance = clean_stance(stance, errors)
@@ -89,6 +91,7 @@ def edit_comment(actor: Member, comment: Comment, *, body: str, stance: str | No
     ensure_can_act(actor)
     if comment.author_id != actor.id:
         raise PermissionDenied(_("Only the author can edit this comment."))
+    ensure_allowed(actor, comment.idea, "comment")
     errors = Errors()
     body = clean_comment_body(body, errors)
     stance = clean_stance(stance, errors) if stance is not None else comment.stance

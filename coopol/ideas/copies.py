@@ -1,18 +1,26 @@
 """Copies of allies' ideas: their lifecycle follows the origin instance, which decided it (its author
 withdrew it, its moderators answered it). The copy takes the origin's state as it is, even when some
-intermediate step never reached us, so no local transition rule applies. No events: nothing to tell."""
+intermediate step never reached us, so no local transition rule applies. No events: nothing to tell.
+
+The origin also has the last word on what our members do on its ideas: a comment or a vote it refused
+(the person is banned there, the thread was locked meanwhile) is taken back here (`retract_*`), even if
+the copy is closed by now, and without telling anyone (the origin never applied it)."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy import delete, select
 
 from coopol.accounts.models import Member
 from coopol.core.errors import PermissionDenied
 from coopol.core.text import render_markdown
 from coopol.core.time import utcnow
 from coopol.extensions import db
-from coopol.ideas.guards import lock_idea
-from coopol.ideas.models import Idea, IdeaState
+from coopol.ideas.counters import change_comment_counts, change_idea_counts
+from coopol.ideas.guards import lock_comment, lock_idea
+from coopol.ideas.models import Comment, CommentRevision, CommentVote, Idea, IdeaState, IdeaVote
+from coopol.ideas.votes import _apply as _apply_vote
+from coopol.ideas.votes import _current_vote
 
 KEEP = object()
 
@@ -47,3 +55,67 @@ def sync_copy(idea: Idea, *, state: str | None = None, answer: str | None = None
         idea.updated_at = now
         db.session.flush()
     return idea
+
+
+def _ensure_copy(idea: Idea) -> None:
+    if idea.is_local:
+        raise PermissionDenied(_("Only what was done on copies of allies' ideas is taken back by their origin."))
+
+
+def retract_comment(comment: Comment) -> bool:
+    """The origin refused this comment: it goes as if its author had deleted it (the thread stays, the
+    text goes, the count follows). False when it was already deleted."""
+    _ensure_copy(comment.idea)
+    lock_comment(comment)
+    if comment.is_deleted:
+        return False
+    comment.deleted_at = utcnow()
+    comment.body = ""
+    comment.body_html = ""
+    db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id == comment.id))
+    db.session.flush()
+    change_idea_counts(comment.idea, comments=-1, touch=False)
+    return True
+
+
+def retract_vote(member: Member, idea: Idea, *, refused: str | None, back_to: str | None) -> bool:
+    """The origin refused `member`'s vote change to `refused` (None: a withdrawal): if that is still the
+    member's vote, put it back to `back_to`. False when nothing had to change."""
+    _ensure_copy(idea)
+    lock_idea(idea)
+    vote = _current_vote(idea, member)
+    current = vote.value if vote else None
+    if current != refused or current == back_to:
+        return False
+    now = utcnow()
+    if back_to is None:
+        db.session.delete(vote)
+    elif vote is None:
+        db.session.add(IdeaVote(idea_id=idea.id, member_id=member.id, value=back_to, created_at=now, updated_at=now))
+    else:
+        vote.value, vote.updated_at = back_to, now
+    db.session.flush()
+    _apply_vote(idea, member, current, back_to)
+    return True
+
+
+def retract_comment_vote(member: Member, comment: Comment, *, refused: str | None, back_to: str | None) -> bool:
+    """The same for a vote on a comment (up | down | None)."""
+    _ensure_copy(comment.idea)
+    lock_comment(comment)
+    vote = db.session.scalars(select(CommentVote).where(CommentVote.comment_id == comment.id,
+                                                        CommentVote.member_id == member.id)
+                              .execution_options(populate_existing=True)).one_or_none()
+    current = vote.value if vote else None
+    if current != refused or current == back_to:
+        return False
+    if back_to is None:
+        db.session.delete(vote)
+    elif vote is None:
+        db.session.add(CommentVote(comment_id=comment.id, member_id=member.id, value=back_to))
+    else:
+        vote.value = back_to
+    db.session.flush()
+    change_comment_counts(comment, up=(back_to == "up") - (current == "up"),
+                          down=(back_to == "down") - (current == "down"))
+    return True

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -19,6 +22,23 @@ def ensure_can_act(member: Member | None) -> Member:
     if member.is_restricted():
         raise PermissionDenied(_("Your account is suspended or banned: you cannot do this now."))
     return member
+
+
+# Checks that other modules add without this module knowing them (the federation: a member banned by an
+# ally may not comment or vote on copies of that ally's ideas). `check(member, idea, action)`, with
+# action "comment", "vote" or "comment_vote", raises a DomainError to refuse; it runs before anything
+# is written.
+ActionCheck = Callable[[Member, Idea, str], None]
+_CHECKS = "coopol.ideas.action_checks"
+
+
+def add_action_check(app: Flask, check: ActionCheck) -> None:
+    app.extensions.setdefault(_CHECKS, []).append(check)
+
+
+def ensure_allowed(member: Member, idea: Idea, action: str) -> None:
+    for check in current_app.extensions.get(_CHECKS, ()):
+        check(member, idea, action)
 
 
 def is_moderator(viewer: Member | None) -> bool:

@@ -15,7 +15,14 @@ from coopol.core.events import publish
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.ideas.counters import change_comment_counts, change_idea_counts, change_tally, voter_host
-from coopol.ideas.guards import ensure_can_act, ensure_not_moderated, ensure_open_for_votes, lock_comment, lock_idea
+from coopol.ideas.guards import (
+    ensure_allowed,
+    ensure_can_act,
+    ensure_not_moderated,
+    ensure_open_for_votes,
+    lock_comment,
+    lock_idea,
+)
 from coopol.ideas.models import COMMENT_VOTE_VALUES, IDEA_VOTE_VALUES, Comment, CommentVote, Idea, IdeaVote
 
 
@@ -40,6 +47,7 @@ def cast_vote(member: Member, idea: Idea, value: str, *, ap_id: str | None = Non
     if value not in IDEA_VOTE_VALUES:
         raise ValidationFailed.field("value", _("Choose one of: %(choices)s.", choices=", ".join(IDEA_VOTE_VALUES)))
     ensure_can_act(member)
+    ensure_allowed(member, idea, "vote")
     lock_idea(idea)
     ensure_open_for_votes(idea)
     vote = _current_vote(idea, member)
@@ -64,6 +72,7 @@ def cast_vote(member: Member, idea: Idea, value: str, *, ap_id: str | None = Non
 def withdraw_vote(member: Member, idea: Idea) -> None:
     """Take one's vote back; without a vote, nothing changes."""
     ensure_can_act(member)
+    ensure_allowed(member, idea, "vote")
     lock_idea(idea)
     ensure_open_for_votes(idea)
     vote = _current_vote(idea, member)
@@ -97,6 +106,7 @@ def withdraw_comment_vote(member: Member, comment: Comment) -> None:
 
 def _set_comment_vote(member: Member, comment: Comment, value: str | None, *, toggle: bool) -> CommentVote | None:
     ensure_can_act(member)
+    ensure_allowed(member, comment.idea, "comment_vote")
     lock_comment(comment)
     if comment.is_deleted or comment.is_removed:
         raise Conflict(_("This comment was deleted or removed: it cannot receive votes."))

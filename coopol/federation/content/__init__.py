@@ -2,7 +2,9 @@
 
 `objects` (wire shapes and tolerant parsers), `publish` (domain events → outbox), `receive` (inbox
 handlers calling the domain services), `resolve` (ids → our rows, fetching what is missing),
-`negotiation` (ActivityPub JSON on the idea and comment URLs), `backfill` (a new ally's ideas).
+`negotiation` (ActivityPub JSON on the idea and comment URLs), `backfill` (a new ally's ideas,
+comments and votes: a job the worker runs),
+`bans` (bans travel: Block / Undo(Block)), `rejections` (what the origin refuses is taken back: Reject).
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from flask import Flask
 def register(app: Flask) -> None:
     from coopol.core.events import subscribe
     from coopol.extensions import limiter
-    from coopol.federation.content import backfill, negotiation, publish, receive
+    from coopol.federation.content import backfill, bans, negotiation, publish, receive, rejections
+    from coopol.federation.delivery import add_worker_task
 
     receive.register_handlers()
+    bans.register_handlers()
+    rejections.register_handlers()
     publish.subscribe_all(app)
+    bans.register(app)
     subscribe(app, "alliance_formed", backfill.on_alliance_formed)
+    add_worker_task(app, backfill.run_backfill_step)
     negotiation.init_negotiation(app)
     limiter.exempt(backfill.bp)
     app.register_blueprint(backfill.bp)

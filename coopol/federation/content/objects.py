@@ -111,6 +111,7 @@ def idea_page(idea: Idea) -> dict[str, Any]:
         "commentsEnabled": not idea.is_locked,
         "lifecycle": idea.state,
         "scope": idea.scope,
+        **idea_collections(idea),
     }
     if idea.answer:
         page["answer"] = idea.answer
@@ -118,6 +119,39 @@ def idea_page(idea: Idea) -> dict[str, Any]:
         page["withdrawnReason"] = idea.withdrawn_reason
         page["withdrawnExplanation"] = idea.withdrawn_explanation or ""
     return page
+
+
+def _ref(url: str, total: int | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"id": url, "type": "OrderedCollection", "first": f"{url}?page=1"}
+    if total is not None:
+        ref["totalItems"] = total
+    return ref
+
+
+def idea_collections(idea: Idea) -> dict[str, Any]:
+    """Where an ally reads a local idea's comments (`replies`, oldest first, so a parent comes before its
+    replies) and votes (`likes`: supports, `dislikes`: oppositions; served to allies only)."""
+    from coopol.ideas.presenters import tallies_hidden
+
+    url = f"{base_url()}/ideas/{idea.id}"
+    hidden = tallies_hidden(idea)  # no counts while the instance hides them
+    return {"replies": _ref(f"{url}/replies"),
+            "likes": _ref(f"{url}/likes", None if hidden else idea.support_count),
+            "dislikes": _ref(f"{url}/dislikes", None if hidden else idea.oppose_count)}
+
+
+def comment_collections(comment: Comment) -> dict[str, Any]:
+    """A comment's up and down votes, on our copy of the thread (also for a comment written elsewhere)."""
+    url = f"{base_url()}/comments/{comment.id}"
+    return {"likes": _ref(f"{url}/likes", comment.up_count), "dislikes": _ref(f"{url}/dislikes", comment.down_count)}
+
+
+def vote_activity(kind: str, member: Member, target_id: str, ap_id: str | None = None) -> dict[str, Any]:
+    """A vote in a `likes`/`dislikes` collection: who (their actor id: one person, one vote) on what."""
+    vote: dict[str, Any] = {"type": kind, "actor": actor_id(member), "object": target_id}
+    if ap_id:
+        vote["id"] = ap_id
+    return vote
 
 
 def comment_note(comment: Comment) -> dict[str, Any]:

@@ -10,13 +10,16 @@ Moderation decisions on an ally's content (Delete with a summary, Lock, Undo of 
 Person) come from that ally's Group itself.
 
 Whatever cannot apply (a banned person, a closed idea, a repeat) is acknowledged and changes nothing;
-a target we cannot find yet is retried by the worker (`Retry`), since deliveries may cross.
+a target we cannot find yet is retried by the worker (`Retry`), since deliveries may cross. A direct
+comment or vote on one of our ideas that our rules refuse is also answered with a `Reject` to the
+sender's instance, which takes it back on its copy (see rejections.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +45,15 @@ class Ignored(Exception):
 
 class Retry(Exception):
     """What the activity refers to has not reached us yet: the worker retries the item later."""
+
+
+class Refused(Exception):
+    """Our rules refused a person's direct action on one of our ideas (banned here, thread locked, idea
+    closed...): nothing is applied, and the sender's instance is told (`Reject`)."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass
@@ -85,6 +97,17 @@ def _missing(url: str | None) -> Exception:
     if not url or objects.is_local_id(url) or not _fetchable(url):
         return Ignored(f"no such idea or comment here: {url}")
     return Retry(f"{url} has not reached us")
+
+
+@contextmanager
+def _refusable(idea: Idea, sender: Sender) -> Iterator[None]:
+    """A domain refusal of a direct action on our idea becomes `Refused` (answered with a Reject)."""
+    try:
+        yield
+    except DomainError as error:
+        if idea.is_local and not sender.announced:
+            raise Refused(error) from error
+        raise
 
 
 def _idea_of(target: Idea | Comment) -> Idea:
@@ -151,8 +174,6 @@ def _on_page(activity: dict[str, Any], sender: Sender) -> None:
 
 def store_note(document: dict[str, Any], host: str, *, depth: int = 0) -> Comment:
     """Our copy of a comment fetched from its author's instance (a parent we missed)."""
-    from coopol.ideas.services import post_comment
-
     note = objects.parse_note(document)
     if _host(note.id) != host or _host(note.author) != host:
         raise Ignored(f"{note.id} is not a comment of {host}")
@@ -162,15 +183,20 @@ def store_note(document: dict[str, Any], host: str, *, depth: int = 0) -> Commen
     parent = resolve_target(note.in_reply_to, depth)
     if parent is None:
         raise _missing(note.in_reply_to)
-    idea = _idea_of(parent)
-    return post_comment(_member(note.author), idea, body=note.body, stance=note.stance,
+    return add_comment(note, parent)
+
+
+def add_comment(note: objects.NoteData, parent: Idea | Comment) -> Comment:
+    """Our copy of a remote person's comment below `parent`, through the domain service (relayed,
+    fetched or backfilled)."""
+    from coopol.ideas.services import post_comment
+
+    return post_comment(_member(note.author), _idea_of(parent), body=note.body, stance=note.stance,
                         parent_id=parent.id if isinstance(parent, Comment) else None, ap_id=note.id,
-                        origin_host=host, created_at=note.published)
+                        origin_host=_host(note.id), created_at=note.published)
 
 
 def _on_create_note(activity: dict[str, Any], sender: Sender) -> None:
-    from coopol.ideas.services import post_comment
-
     note = objects.parse_note(activity["object"])
     if note.author != sender.actor:
         raise Ignored("a comment must be created by its author")
@@ -182,9 +208,8 @@ def _on_create_note(activity: dict[str, Any], sender: Sender) -> None:
     idea = _idea_of(parent)
     if not _authorised_on(idea, sender):
         raise Ignored(f"{sender.host} may not comment on {objects.idea_ap_id(idea)} this way")
-    post_comment(_member(note.author), idea, body=note.body, stance=note.stance,
-                 parent_id=parent.id if isinstance(parent, Comment) else None, ap_id=note.id,
-                 origin_host=_host(note.id), created_at=note.published)
+    with _refusable(idea, sender):
+        add_comment(note, parent)
     if idea.is_local:
         _announce(activity)
 
@@ -208,9 +233,29 @@ def _on_update_note(activity: dict[str, Any], sender: Sender) -> None:
 # ----------------------------------------------------------------------------------- votes
 
 
-def _on_vote(activity: dict[str, Any], sender: Sender) -> None:
+def apply_vote(member: Member, target: Idea | Comment, like: bool, ap_id: str | None = None) -> bool:
+    """`member`'s Like (or Dislike) of an idea or a comment, through the domain services (relayed or
+    backfilled). False when it already is their vote (a comment vote cast again would withdraw it)."""
     from coopol.ideas.services import cast_comment_vote, cast_vote
 
+    if isinstance(target, Comment):
+        value = "up" if like else "down"
+        current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
+                                                                    CommentVote.member_id == member.id))
+        if current == value:
+            return False
+        cast_comment_vote(member, target, value)
+    else:
+        value = "support" if like else "oppose"
+        current = db.session.scalar(select(IdeaVote.value).where(IdeaVote.idea_id == target.id,
+                                                                 IdeaVote.member_id == member.id))
+        if current == value:
+            return False
+        cast_vote(member, target, value, ap_id=ap_id)
+    return True
+
+
+def _on_vote(activity: dict[str, Any], sender: Sender) -> None:
     if id_of(activity.get("actor")) != sender.actor:
         raise Ignored("a vote is cast by its actor")
     target = resolve_target(id_of(activity.get("object")))
@@ -219,16 +264,9 @@ def _on_vote(activity: dict[str, Any], sender: Sender) -> None:
     if not _authorised_on(_idea_of(target), sender):
         raise Ignored("not the idea's origin")
     member = _member(sender.actor)
-    like = type_of(activity) == "Like"
-    if isinstance(target, Comment):
-        value = "up" if like else "down"
-        current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
-                                                                    CommentVote.member_id == member.id))
-        if current == value:
+    with _refusable(_idea_of(target), sender):
+        if not apply_vote(member, target, type_of(activity) == "Like", activity.get("id")):
             raise Ignored("the same vote again")
-        cast_comment_vote(member, target, value)
-    else:
-        cast_vote(member, target, "support" if like else "oppose", ap_id=activity.get("id"))
     if _idea_of(target).is_local:
         _announce(activity)
 
@@ -257,13 +295,15 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
                                                                     CommentVote.member_id == member.id))
         if current != ("up" if kind == "Like" else "down"):
             raise Ignored("that vote is not the current one")
-        withdraw_comment_vote(member, target)
+        with _refusable(target.idea, sender):
+            withdraw_comment_vote(member, target)
     else:
         current = db.session.scalar(select(IdeaVote.value).where(IdeaVote.idea_id == target.id,
                                                                  IdeaVote.member_id == member.id))
         if current != ("support" if kind == "Like" else "oppose"):
             raise Ignored("that vote is not the current one")
-        withdraw_vote(member, target)
+        with _refusable(target, sender):
+            withdraw_vote(member, target)
     if _idea_of(target).is_local:
         _announce(activity)
 
@@ -416,6 +456,11 @@ def _guarded(fn: Callable[[dict[str, Any], InboxContext], None]) -> Callable[[di
         try:
             with db.session.begin_nested():
                 fn(activity, ctx)
+        except Refused as refused:
+            from coopol.federation.content.rejections import send_reject
+
+            log.info("%s %s refused: %s", type_of(activity), activity.get("id"), refused)
+            send_reject(activity, ctx, refused.error.message)
         except (Ignored, DomainError, ProtocolError) as error:
             log.info("%s %s changes nothing: %s", type_of(activity), activity.get("id"), error)
 

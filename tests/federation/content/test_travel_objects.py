@@ -1,5 +1,5 @@
-"""Ideas and comments as ActivityPub objects on their own URLs; a new ally's backfill; announces that
-are replayed or forged change nothing."""
+"""Ideas and comments as ActivityPub objects on their own URLs; announces that are replayed or forged
+change nothing (a new ally's backfill: test_backfill.py)."""
 
 from __future__ import annotations
 
@@ -34,34 +34,6 @@ def test_ideas_and_comments_answer_activitypub_json_and_pages_stay_html(parties)
     assert requests.get(f"{a.url}/ideas/999", headers=AP, timeout=10).status_code == 404
     draft = publish(a, "alice", publish=False)
     assert requests.get(draft["ap_id"], headers=AP, timeout=10).status_code == 404
-
-
-def test_a_new_ally_backfills_the_published_ideas_page_by_page(parties, instance):
-    from coopol.federation.content import backfill as backfill_module
-
-    (a,) = parties(1)
-    a.member("alice")
-    backfill_module.PAGE_SIZE = 2
-    try:
-        ideas = [publish(a, "alice", title=f"Idea number {n}") for n in range(5)]
-        publish(a, "alice", title="Still a draft", publish=False)
-        from tests.federation.conftest import run_handshake
-        from tests.federation.content.conftest import Party
-
-        b = Party(instance("b"))
-        run_handshake(a.live, b.live)
-        result = b.live.cli("allies", "backfill", a.host)
-    finally:
-        backfill_module.PAGE_SIZE = 20
-    assert "2/5 ideas read" in result.output and "5/5 ideas read" in result.output
-    assert "5 idea(s) stored" in result.output
-    titles = sorted(i["title"] for i in b.api("GET", f"/ideas?origin={a.host}").get_json()["items"])
-    assert titles == sorted(i["title"] for i in ideas)
-    again = b.live.cli("allies", "backfill", a.host)  # idempotent
-    assert len(b.api("GET", f"/ideas?origin={a.host}").get_json()["items"]) == 5
-    assert "5 idea(s) stored" in again.output
-    refused = b.live.cli("allies", "backfill", "127.0.0.1:1", expect_ok=False)
-    assert refused.exit_code != 0 and "No alliance" in refused.output
 
 
 def test_replayed_and_forged_announces_change_nothing(parties):
@@ -107,21 +79,3 @@ def test_replayed_and_forged_announces_change_nothing(parties):
     assert signed_post(f"{c.url}/inbox", smuggled, *group_signer(a)).status_code == 202
     assert tally(c) == before
     assert tally(a) == before
-
-
-def test_when_an_alliance_forms_the_new_ally_pulls_the_published_ideas(parties, instance):
-    import time
-
-    from tests.federation.conftest import run_handshake
-    from tests.federation.content.conftest import Party
-
-    (a,) = parties(1)
-    a.member("alice")
-    ideas = [publish(a, "alice", title=f"Older idea {n}") for n in range(3)]
-    b = Party(instance("b", FEDERATION_AUTO_BACKFILL=True))
-    run_handshake(a.live, b.live)
-    deadline = time.monotonic() + 60
-    while len(b.api("GET", f"/ideas?origin={a.host}").get_json()["items"]) < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    titles = sorted(i["title"] for i in b.api("GET", f"/ideas?origin={a.host}").get_json()["items"])
-    assert titles == sorted(i["title"] for i in ideas)
