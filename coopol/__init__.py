@@ -40,6 +40,7 @@ def _init_extensions(app: Flask) -> None:
     from flask_login import current_user
 
     from coopol.accounts.auth import init_auth
+    from coopol.core.cache import init_public_cache
     from coopol.core.errors import register_error_handlers
     from coopol.core.events import init_events
     from coopol.core.schemas import Api
@@ -49,9 +50,10 @@ def _init_extensions(app: Flask) -> None:
     from coopol.extensions import babel, csrf, db, limiter, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from coopol.core.database import configure_sqlite
+        from coopol.core.database import configure_sqlite, sqlite_engine_options
 
         configure_sqlite()
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -73,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
     init_templating(app)
     init_auth(app)
     init_unit_of_work(app)
+    init_public_cache(app)
     init_security_headers(app)
     app.extensions["coopol.api"] = Api(app, spec_kwargs={"info": {
         "description": "The Coopol JSON API. Errors: {code, status, message, errors: {field: [messages]}}."}})

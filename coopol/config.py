@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     "BABEL_DEFAULT_LOCALE": "en",
     "RATELIMIT_ENABLED": True,
+    "PUBLIC_CACHE_SECONDS": 2,  # visitors' lists and idea pages (coopol/core/cache.py); 0 turns it off
+    "PUBLIC_CACHE_ENTRIES": 2000,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "API_TITLE": "Coopol API",

@@ -28,6 +28,7 @@ FAST_CONFIG: dict[str, Any] = {
     "TESTING": True,
     "WTF_CSRF_ENABLED": False,
     "RATELIMIT_ENABLED": False,
+    "PUBLIC_CACHE_SECONDS": 0,  # tests/core/test_cache.py turns it on
     "ARGON2_TIME_COST": 1,
     "ARGON2_MEMORY_COST": 1024,
     "ARGON2_PARALLELISM": 1,

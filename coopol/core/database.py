@@ -1,10 +1,19 @@
 """Engine tuning. SQLite: WAL (readers never wait for the writer), foreign keys on, a busy timeout,
 and write transactions that take the write lock when they begin (`BEGIN IMMEDIATE`), so concurrent
-writers queue on the busy timeout instead of failing with "database is locked" half-way through."""
+writers queue instead of failing with "database is locked" half-way through.
+
+Writers queue on a lock of our own before `BEGIN IMMEDIATE`: a lock per process (threads) and an
+`flock` on `<database>-writelock` (processes), each handed over the moment the holder commits. SQLite's
+own busy handler sleeps in steps of up to 100 ms, so under many concurrent writers the database sat
+idle most of the time (measured: 9 votes/s with 4 web processes). The busy timeout stays as the
+fallback for programs that do not take our lock (the `sqlite3` shell, say)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
 
 from flask import has_request_context, request
 from sqlalchemy import event
@@ -16,6 +25,79 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _reading_only() -> bool:
     return has_request_context() and request.method in SAFE_METHODS
+
+
+WRITE_LOCK_TIMEOUT = 15.0
+_process_locks: dict[str, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+def _process_lock(path: str) -> threading.Lock:
+    with _process_locks_guard:
+        return _process_locks.setdefault(path, threading.Lock())
+
+
+class SerialWriterConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions queue on the process lock and the file lock."""
+
+    def __init__(self, database, *args, **kwargs) -> None:
+        super().__init__(database, *args, **kwargs)
+        name = os.fspath(database)
+        in_memory = name in ("", ":memory:") or "mode=memory" in name
+        self._lock_path = None if in_memory else os.path.abspath(name.removeprefix("file:").split("?")[0]) \
+            + "-writelock"
+        self._lock_fd: int | None = None
+        self._held: threading.Lock | None = None
+
+    def acquire_write(self, timeout: float = WRITE_LOCK_TIMEOUT) -> None:
+        if self._lock_path is None or self._held is not None:
+            return
+        lock = _process_lock(self._lock_path)
+        if not lock.acquire(timeout=timeout):
+            raise sqlite3.OperationalError("database is locked (waited for the other writers of this process)")
+        try:
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # one waiter per process; the kernel wakes it
+        except BaseException:
+            lock.release()
+            raise
+        self._held = lock
+
+    def release_write(self) -> None:
+        lock, self._held = self._held, None
+        if lock is not None:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            finally:
+                lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_write()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_write()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_write()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+def sqlite_engine_options(options: dict) -> dict:
+    """Engine options for a SQLite database: connections that queue their writers (see above)."""
+    connect_args = {**options.get("connect_args", {}), "factory": SerialWriterConnection}
+    return {**options, "connect_args": connect_args}
 
 
 def configure_sqlite() -> None:
@@ -41,4 +123,16 @@ def configure_sqlite() -> None:
     def _on_begin(connection):
         if connection.dialect.name != "sqlite":
             return
-        connection.exec_driver_sql("BEGIN" if _reading_only() else "BEGIN IMMEDIATE")
+        if _reading_only():
+            connection.exec_driver_sql("BEGIN")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        queued = isinstance(dbapi_connection, SerialWriterConnection)
+        if queued:
+            dbapi_connection.acquire_write()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queued:
+                dbapi_connection.release_write()
+            raise

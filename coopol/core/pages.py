@@ -4,6 +4,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from flask_login import current_user
 
 from coopol.core.web import safe_redirect_target
+from coopol.extensions import csrf
 
 bp = Blueprint("core", __name__)
 
@@ -16,7 +17,13 @@ def home():
 
 
 @bp.post("/language")
+@csrf.exempt
 def set_language():
+    """A visitor's choice lives in a cookie only, so their pages carry no CSRF token and stay cacheable
+    (a forged switch could only change a visitor's language). A member's choice is saved on their
+    account: that needs the token."""
+    if current_user.is_authenticated and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
     lang = request.form.get("lang", "")
     response = redirect(safe_redirect_target(request.form.get("next")))
     if lang in current_app.config["UI_LANGUAGES"]:

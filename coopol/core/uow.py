@@ -29,6 +29,8 @@ def unit_of_work() -> Iterator[Session]:
 def init_unit_of_work(app: Flask) -> None:
     @app.after_request
     def commit_or_roll_back(response: Response) -> Response:
+        if not db.session.registry.has():  # the request never touched the database (a cached answer)
+            return response
         if response.status_code < 400:
             db.session.commit()
         else:

@@ -7,6 +7,7 @@ from http import HTTPStatus
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 
+from coopol.core.cache import public_cache
 from coopol.ideas import presenters, queries, schemas, services
 from coopol.ideas.stats import participation_stats
 
@@ -42,6 +43,7 @@ def create_idea(data):
 
 
 @blp.get("/ideas")
+@public_cache
 @blp.arguments(schemas.IdeaListQuerySchema, location="query")
 @blp.response(200, schemas.IdeaListSchema)
 @_errors(422)
@@ -52,6 +54,7 @@ def list_ideas(args):
 
 
 @blp.get("/ideas/<int:idea_id>")
+@public_cache
 @blp.response(200, schemas.IdeaSchema)
 @_errors(404)
 def get_idea(idea_id: int):

@@ -114,11 +114,12 @@ class Idea(ModeratedMixin, db.Model):
     tag_links: Mapped[list[IdeaTag]] = relationship(back_populates="idea", cascade="all, delete-orphan")
 
     __table_args__ = (
-        Index("ix_ideas_state_hot", "state", "hot_score"),
-        Index("ix_ideas_state_published", "state", "published_at"),
-        Index("ix_ideas_state_score", "state", "score"),
-        Index("ix_ideas_state_comments", "state", "comment_count"),
-        Index("ix_ideas_state_controversy", "state", "controversy_score"),
+        # One index per sort, in the keyset order (migration 0007_ideas_listing).
+        Index("ix_ideas_sort_hot", "hot_score", "id"),
+        Index("ix_ideas_sort_new", "published_at", "id"),
+        Index("ix_ideas_sort_top", "score", "support_count", "id"),
+        Index("ix_ideas_sort_comments", "comment_count", "last_activity_at", "id"),
+        Index("ix_ideas_sort_controversial", "controversy_score", "support_count", "id"),
         CheckConstraint("support_count >= 0 AND oppose_count >= 0 AND comment_count >= 0",
                         name="counts_not_negative"),
     )

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from coopol.accounts.models import Member
 from coopol.core.errors import ValidationFailed
@@ -106,12 +107,27 @@ def _decode(cursor: str, sort: str, kinds: list[str]) -> list:
 
 
 def _after(keys, values):
-    """Rows after the cursor in a descending order on every key: (a, b) < (x, y) spelled portably."""
+    """Rows after the cursor in a descending order on every key. Plain columns compare as one row value,
+    `(a, b, id) < (x, y, z)`, which both engines answer from the sort's index; an expression (relevance,
+    the pinned flag of the web's pages) is spelled out as an OR of prefixes."""
+    if all(isinstance(expression, InstrumentedAttribute) for expression, _kind in keys):
+        return tuple_(*[k[0] for k in keys]) < tuple_(*[literal(v, k[0].type) for k, v in zip(keys, values,
+                                                                                             strict=True)])
     clauses = []
     for i, ((expression, _kind), value) in enumerate(zip(keys, values, strict=True)):
         equal = [k[0] == v for k, v in zip(keys[:i], values[:i], strict=True)]
         clauses.append(and_(*equal, expression < value))
     return or_(*clauses)
+
+
+def _seek(stmt, keys, limit: int, cursor_values: list | None) -> list[tuple[Idea, list]]:
+    """One keyset page of `stmt` ordered by `keys`, descending: (idea, its key values) pairs."""
+    if cursor_values is not None:
+        stmt = stmt.where(_after(keys, cursor_values))
+    rows = db.session.execute(stmt.add_columns(*[e.label(f"k{i}") for i, (e, _k) in enumerate(keys)])
+                              .order_by(*[expression.desc() for expression, _kind in keys])
+                              .limit(limit)).unique().all()
+    return [(row[0], list(row[1:])) for row in rows]
 
 
 def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str | None = None,
@@ -139,16 +155,31 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
         ideas = list(db.session.scalars(stmt.order_by(*order).offset((page - 1) * limit).limit(limit)).unique())
         return IdeaPage(ideas, None, total, page, pages, sort)
 
+    # The API's keyset pages: pinned ideas first, then the others. Each part is ordered by the sort's own
+    # columns, which an index serves (an ORDER BY on "pinned first" could not use one and sorted the whole
+    # table). The cursor says which part it stopped in: [1 if in the pinned part else 0, keys..., id].
+    keys = _keys(sort, relevance, False)
+    after, in_pinned = None, True
     if cursor:
-        stmt = stmt.where(_after(keys, _decode(cursor, sort, [kind for _e, kind in keys])))
-    rows = db.session.execute(stmt.add_columns(*[e.label(f"k{i}") for i, (e, _k) in enumerate(keys)])
-                              .order_by(*order).limit(limit + 1)).unique().all()
+        flag, *after = _decode(cursor, sort, ["int"] + [kind for _e, kind in keys])
+        in_pinned = flag == 1
+    if not pinned_first or sort == "relevance":
+        parts = [(0, stmt)]
+    else:
+        parts = [(1, stmt.where(Idea.pinned_at.is_not(None))), (0, stmt.where(Idea.pinned_at.is_(None)))]
+        parts = parts if in_pinned else parts[1:]
+    found: list[tuple[int, Idea, list]] = []
+    for flag, part in parts:
+        found += [(flag, idea, values) for idea, values in _seek(part, keys, limit + 1 - len(found), after)]
+        after = None  # a cursor applies to the part it was taken in; the next part starts at its top
+        if len(found) > limit:
+            break
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = _encode(sort, [last[i + 1] for i in range(len(keys))])
-    return IdeaPage([row[0] for row in rows], next_cursor, sort=sort)
+    if len(found) > limit:
+        found = found[:limit]
+        flag, _idea, values = found[-1]
+        next_cursor = _encode(sort, [flag, *values])
+    return IdeaPage([idea for _f, idea, _v in found], next_cursor, sort=sort)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from coopol.core.cache import public_cache
 from coopol.core.errors import DomainError
 from coopol.extensions import db
 from coopol.ideas import presenters, queries, services
@@ -40,6 +41,7 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
 
 
 @bp.get("/ideas")
+@public_cache
 def index():
     args = request.args
     filters = {key: args.get(key) or None for key in FILTERS}
@@ -98,6 +100,7 @@ def _render_show(idea, *, errors=None, form=None, status: int = 200):
 
 
 @bp.get("/ideas/<int:idea_id>")
+@public_cache
 def show(idea_id: int):
     return _render_show(services.get_idea(idea_id, _viewer()))
 
