@@ -74,9 +74,19 @@ def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
         _RUNNING.remove(proc)
 
 
+def stop_many(procs: list[subprocess.Popen], timeout: float = 10.0) -> None:
+    """Stop several children at once: SIGTERM to every group first, so their graceful exits overlap."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        stop(proc, timeout=max(0.1, deadline - time.monotonic()))
+
+
 def stop_all() -> None:
-    for proc in list(reversed(_RUNNING)):
-        stop(proc)
+    stop_many(list(reversed(_RUNNING)))
 
 
 def tail(path: Path, lines: int = 30) -> str:

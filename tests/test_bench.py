@@ -92,6 +92,14 @@ def test_smoke_run_writes_json_with_ratios(tmp_path, generator):
         assert entry["status"] in ("ok", "skipped"), entry
         if entry["status"] == "skipped":
             assert entry["reason"]
+    # Federation exists in this checkout: both figures must be measured, not skipped.
+    deliveries, propagation = by_key["deliveries"], by_key["propagation"]
+    assert deliveries["status"] == "ok" and propagation["status"] == "ok", (deliveries, propagation)
+    assert deliveries["recorded_delivered"] == deliveries["deliveries"] and deliveries["unsigned"] == 0
+    assert deliveries["worker_per_s"] > 0 and deliveries["bare_loop_per_s"] > 0
+    assert propagation["allies"] == 2 and len(propagation["publications"]) == 1
+    for sample in propagation["publications"]:
+        assert 0 < sample["first"] <= sample["last"] and sample["delivered"] == propagation["allies"]
     measured = [e for e in results["scenarios"] if e["status"] == "ok"]
     assert measured, "at least the token-authenticated scenario runs on the foundation alone"
     for entry in measured:

@@ -1,5 +1,8 @@
 """Outgoing HTTP: signed GETs and POSTs with a 10 s deadline and a 1 MiB cap on what we read.
 
+Connections are kept alive in one pool per thread (a worker thread delivering to the same allies
+reuses its connections instead of a TCP handshake per delivery); no cookies are kept.
+
 Every request goes through the address policy of `urls.py` first. Redirects are not followed: a
 fetched document must carry its own URL as `id`, and a redirect to a private address must not be a
 way around the policy.
@@ -7,8 +10,11 @@ way around the policy.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 
 import requests
 from flask import current_app
@@ -39,6 +45,20 @@ def user_agent() -> str:
     return f"Coopol/{__version__} (+{current_app.config['URL']})"
 
 
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's keep-alive connection pool (a Session is not shared between threads, nor across a
+    fork). It keeps no cookies: a peer's Set-Cookie never travels with a later request."""
+    session = getattr(_local, "session", None)
+    if session is None or _local.pid != os.getpid():
+        session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        _local.session, _local.pid = session, os.getpid()
+    return session
+
+
 def check_peer_url(url: str) -> str:
     """The address policy for this instance's mode (local loopback federation or production)."""
     resolver = current_app.config.get("FEDERATION_RESOLVER")  # tests pin DNS answers here
@@ -55,8 +75,8 @@ def signed_request(method: str, url: str, *, key_id: str, private_key_pem: str, 
     signed = sign_request(method, url, base, body, key_id, private_key_pem)
     deadline = time.monotonic() + timeout
     try:
-        response = requests.request(method, url, data=body, headers=signed, timeout=timeout,
-                                    allow_redirects=False, stream=True)
+        response = _session().request(method, url, data=body, headers=signed, timeout=timeout,
+                                      allow_redirects=False, stream=True)
     except requests.Timeout as error:
         raise TransportError(f"{method} {url}: timed out after {timeout:g} s") from error
     except requests.RequestException as error:
