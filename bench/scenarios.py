@@ -79,6 +79,13 @@ def prepare_top(ctx: Context, count: int) -> list[Request]:
     return [Request("GET", "/api/v1/ideas?sort=top", JSON)]
 
 
+def prepare_top_member(ctx: Context, count: int) -> list[Request]:
+    _need_ideas(ctx)
+    tokens = ctx.seed.tokens
+    return [Request("GET", "/api/v1/ideas?sort=top", _bearer(tokens[i % len(tokens)]))
+            for i in range(min(count, len(tokens)))]
+
+
 def prepare_hot(ctx: Context, count: int) -> list[Request]:
     _need_ideas(ctx)
     seed = ctx.seed
@@ -132,6 +139,9 @@ SCENARIOS: list[Scenario] = [
     Scenario("me", "GET /api/v1/me (token auth, extra)", None, prepare_me,
              note="not in the issue's table: the cost of token authentication alone"),
     Scenario("top", "GET /api/v1/ideas?sort=top", {"sqlite": 0.40, "postgresql": 0.25}, prepare_top),
+    Scenario("top-member", "GET /api/v1/ideas?sort=top as a member (extra)", None, prepare_top_member,
+             note="not in the issue's table: the same page for signed-in members, who are never served "
+                  "from the visitors' cache, so it measures the query, the views and the dump"),
     Scenario("hot", "GET /api/v1/ideas?sort=hot&scope=…&tag=…", {"sqlite": 0.35, "postgresql": 0.22}, prepare_hot),
     Scenario("search", "GET /api/v1/ideas?q=… (full text)", {"sqlite": 0.25, "postgresql": 0.18}, prepare_search),
     Scenario("page", "idea page HTML, 50 comments", {"sqlite": 0.20, "postgresql": 0.15}, prepare_page),
