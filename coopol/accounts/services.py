@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from coopol.accounts.models import ApiToken, Invitation, Member, Role, Status
@@ -219,7 +220,8 @@ def member_for_token(raw: str, *, read_only_unit: bool = False) -> Member | None
     writer committed in between ("database is locked"), and that bookkeeping must not fail the read."""
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw)))
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw))
+                              .options(joinedload(ApiToken.member)))
     if token is None or token.revoked_at is not None or not token.member.is_active:
         return None
     now = utcnow()

@@ -103,7 +103,7 @@ def answer_idea(data, idea_id: int):
 
 
 def _tally(idea) -> dict:
-    return _idea(idea)["tally"]
+    return presenters.idea_tally(idea, _viewer())
 
 
 @blp.put("/ideas/<int:idea_id>/vote")
