@@ -14,8 +14,10 @@ import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -24,7 +26,22 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _reading_only() -> bool:
-    return has_request_context() and request.method in SAFE_METHODS
+    if has_request_context() and (request.method in SAFE_METHODS or g.get("coopol_reading")):
+        return True
+    return False
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Transactions begun inside only read (SQLite: a plain BEGIN, which does not queue behind the
+    writers), e.g. the checks a POST makes before it knows whether it will write. End the transaction
+    before leaving (commit or roll back): a write inside would fail on a busy database."""
+    previous = g.get("coopol_reading", False)
+    g.coopol_reading = True
+    try:
+        yield
+    finally:
+        g.coopol_reading = previous
 
 
 WRITE_LOCK_TIMEOUT = 15.0

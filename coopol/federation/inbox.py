@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from coopol.core.database import reading
 from coopol.core.errors import AuthenticationFailed, DomainError, PayloadTooLarge, PermissionDenied
 from coopol.core.time import utcnow
 from coopol.core.uow import unit_of_work
@@ -165,13 +166,18 @@ def receive_activity(request: Request) -> tuple[dict[str, Any], int]:
     if not _on_host(parsed.key_id, actor_host):
         raise AuthenticationFailed("The signing key is not on the actor's host.")
 
-    # Phase 1, reading: may this host send this activity, and do we know the key?
-    ally = db.session.scalar(select(Ally).where(Ally.host == actor_host))
-    _gate(activity, InboxContext(actor_id, actor_host, None, ally, request.path))
-    check_ids_on_actor_host(activity, actor_id, actor_host)
-    cached = cached_actor_for_key(parsed.key_id)
-    cached_info = (cached.ap_id, cached.public_key_pem, is_fresh(cached, KEY_REFRESH_SECONDS)) if cached else None
-    db.session.rollback()  # end the read transaction before any network wait
+    # Phase 1, reading (a read transaction: on SQLite it does not queue behind the writers): may this host
+    # send this activity, and do we know the key?
+    with reading():
+        try:
+            ally = db.session.scalar(select(Ally).where(Ally.host == actor_host))
+            _gate(activity, InboxContext(actor_id, actor_host, None, ally, request.path))
+            check_ids_on_actor_host(activity, actor_id, actor_host)
+            cached = cached_actor_for_key(parsed.key_id)
+            cached_info = ((cached.ap_id, cached.public_key_pem, is_fresh(cached, KEY_REFRESH_SECONDS))
+                           if cached else None)
+        finally:
+            db.session.rollback()  # end the read transaction before any network wait
 
     # Phase 2, network: verify, fetching the key from the actor's host when needed.
     window = int(current_app.config.get("FEDERATION_SIGNATURE_WINDOW", DEFAULT_WINDOW_SECONDS))

@@ -61,7 +61,8 @@ def resolve_target(url: str | None, depth: int = 0) -> Idea | Comment | None:
     it cannot be had now (not an ally, network trouble); ProtocolError when it never will (gone, unusable)."""
     if not url:
         return None
-    found = find_comment(url) or find_idea(url)
+    local_idea = _local(url, LOCAL_IDEA) is not None
+    found = find_idea(url) if local_idea else (find_comment(url) or find_idea(url))
     if found is not None or depth >= MAX_FETCH_DEPTH:
         return found
     if current_app.config["URL"] and url.startswith(current_app.config["URL"] + "/"):
