@@ -45,14 +45,15 @@ def register(app: Flask) -> None:
 
         if not current_user.is_authenticated:
             return Markup("")
-        from flask import render_template
-
         from coopol.moderation.targets import new_account_vote_count
 
         new_votes = None
         if current_user.is_moderator and target_type == "idea":
             new_votes = new_account_vote_count(target_id)
-        return Markup(render_template("moderation/_tools.html", target_type=target_type, target_id=target_id,
+        # Rendered directly, not through render_template: a page calls this once per comment, and
+        # render_template would run every context processor each time (a third of a 50-comment page).
+        template = app.jinja_env.get_template("moderation/_tools.html")
+        return Markup(template.render(target_type=target_type, target_id=target_id, current_user=current_user,
                                       is_own=author_id is not None and author_id == current_user.id,
                                       new_votes=new_votes))
 

@@ -107,3 +107,14 @@ def test_the_package_ships_the_compiled_translations():
 
 def _hashable(value):
     return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def test_template_translations_remembered_per_request_follow_a_forced_locale(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string("{{ _('Log in') }}") == "Log in"
+        with force_locale("fr"):
+            assert render_template_string("{{ _('Log in') }} {{ _('Log in') }}") == "Se connecter Se connecter"
+        assert render_template_string("{{ _('Log in') }}") == "Log in"
