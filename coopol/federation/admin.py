@@ -1,4 +1,5 @@
-"""The admin page of alliances: pending requests to accept or reject, allies and their health.
+"""The admin page of alliances: pending requests to accept or reject, allies, their health and the state
+of their backfill.
 
 Nothing here waits on a peer: answering a request only writes outbox rows; the worker delivers them.
 Asking a new instance to ally needs discovery over the network, so it is a CLI command
@@ -29,7 +30,10 @@ def _require_admin() -> None:
 @login_required
 def allies():
     _require_admin()
-    return render_template("federation/allies.html", allies=alliances.list_allies(), group_id=group_id())
+    from coopol.federation.cli import backfill_jobs
+
+    return render_template("federation/allies.html", allies=alliances.list_allies(), group_id=group_id(),
+                           backfills=backfill_jobs())
 
 
 ACTIONS = {

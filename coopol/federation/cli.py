@@ -71,27 +71,58 @@ def _register_answers() -> None:
 _register_answers()
 
 
+def backfill_jobs() -> dict[str, dict]:
+    """Each ally's backfill job (by host): its state, counts, last error and times, for lists."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+    from coopol.federation.models import Backfill
+
+    fields = ("state", "total", "seen", "stored", "skipped", "comments", "votes", "attempts", "error",
+              "started_at", "finished_at", "next_attempt_at")
+    jobs = {}
+    for job in db.session.scalars(select(Backfill)):
+        values = {name: getattr(job, name) for name in fields}
+        jobs[job.host] = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in values.items()}
+    return jobs
+
+
+def describe_backfill(job: dict | None) -> str:
+    """One line: `done: 12/12 ideas (10 stored, 2 skipped), 30 comments, 41 votes`; `-` without a job."""
+    if job is None:
+        return "-"
+    text = (f"{job['state']}: {job['seen']}/{job['total']} ideas ({job['stored']} stored, {job['skipped']} skipped),"
+            f" {job['comments']} comments, {job['votes']} votes")
+    if job["error"]:
+        text += f"; error: {' '.join(job['error'].split())[:200]}"
+    return text
+
+
 @allies.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
 def allies_list(as_json: bool) -> None:
-    """Every known instance: status, last success, queue depth, failures."""
+    """Every known instance: status, last success, queue depth, failures, backfill job."""
     import json
 
     from coopol.federation.alliances import list_allies
 
     rows = list_allies()
+    jobs = backfill_jobs()
     if as_json:
-        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+        click.echo(json.dumps([{**row.as_dict(), "backfill": jobs.get(row.host)} for row in rows], indent=2))
         return
     if not rows:
         click.echo("No alliances and no requests.")
         return
-    click.echo("HOST\tSTATUS\tLAST SUCCESS\tQUEUED\tFAILURES\tFAILED")
+    click.echo("HOST\tSTATUS\tLAST SUCCESS\tQUEUED\tFAILURES\tFAILED\tBACKFILL")
     for row in rows:
         last = row.last_success_at.strftime("%Y-%m-%d %H:%M") if row.last_success_at else "never"
         paused = f" (paused until {row.breaker_until:%H:%M})" if row.breaker_until else ""
-        click.echo(f"{row.host}\t{row.status}\t{last}\t{row.queued}\t{row.consecutive_failures}{paused}\t{row.failed}")
+        click.echo(f"{row.host}\t{row.status}\t{last}\t{row.queued}\t{row.consecutive_failures}{paused}\t{row.failed}"
+                   f"\t{describe_backfill(jobs.get(row.host))}")
 
 
 @click.command()

@@ -194,8 +194,11 @@ Index("ix_federation_inbox_due", InboxItem.state, InboxItem.next_attempt_at)
 
 
 class AllyBan(db.Model):
-    """A person banned by an allied Group (its `Block`, FEP-1b12 style): that person may not comment
-    or vote on copies of that ally's ideas here. `block_id` is the Block an `Undo` must name."""
+    """A person banned by an allied Group (its `Block`, FEP-1b12 style): while `lifted_at` is None, that
+    person may not comment or vote on copies of that ally's ideas here. `block_id` is the latest Block
+    applied (or undone). A lifted ban keeps its row, so that a Block delivered after its own Undo (retries
+    reorder deliveries) is recognised and ignored; `decided_at` is the `published` time of the latest
+    Block or Undo applied, when the ally gave one, so that an older one arriving late changes nothing."""
 
     __tablename__ = "federation_ally_bans"
     __table_args__ = (UniqueConstraint("group_id", "actor_id", name="uq_federation_ally_bans_group_actor"),)
@@ -207,6 +210,8 @@ class AllyBan(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     block_id: Mapped[str] = mapped_column(String(2048))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # A backfill job: queued with the alliance, run page by page by the worker (or inline by the CLI).

@@ -4,7 +4,8 @@ intermediate step never reached us, so no local transition rule applies. No even
 
 The origin also has the last word on what our members do on its ideas: a comment or a vote it refused
 (the person is banned there, the thread was locked meanwhile) is taken back here (`retract_*`), even if
-the copy is closed by now, and without telling anyone (the origin never applied it)."""
+the copy is closed by now, and without telling anyone (the origin never applied it). A refused edit of a
+comment brings back the version before it, from the comment's kept versions."""
 
 from __future__ import annotations
 
@@ -75,6 +76,38 @@ def retract_comment(comment: Comment) -> bool:
     db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id == comment.id))
     db.session.flush()
     change_idea_counts(comment.idea, comments=-1, touch=False)
+    return True
+
+
+def retract_comment_edit(comment: Comment, *, body: str, stance: str | None = None) -> bool:
+    """The origin refused the edit that gave this comment the text `body` (and `stance`, when known):
+    when that is still the comment's text, the version before it comes back (and leaves the kept
+    versions); when the author has edited it again since, the refused version only leaves the kept
+    versions (a later refused edit is taken back by its own Reject). False when nothing had to change."""
+    _ensure_copy(comment.idea)
+    lock_comment(comment)
+    if comment.is_deleted:
+        return False
+    revisions = list(db.session.scalars(select(CommentRevision).where(CommentRevision.comment_id == comment.id)
+                                        .order_by(CommentRevision.id)))
+
+    def same(text: str, kind: str) -> bool:
+        return text == body and (stance is None or kind == stance)
+
+    if revisions and same(comment.body, comment.stance):
+        before = revisions[-1]
+        comment.body, comment.stance = before.body, before.stance
+        comment.body_html = render_markdown(before.body)
+        comment.edited_at = before.created_at if len(revisions) > 1 else None
+        db.session.delete(before)
+        db.session.flush()
+        return True
+    # revisions[0] is the first version, which no edit made
+    refused = next((r for r in reversed(revisions[1:]) if same(r.body, r.stance)), None)
+    if refused is None:
+        return False
+    db.session.delete(refused)
+    db.session.flush()
     return True
 
 

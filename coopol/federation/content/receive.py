@@ -7,12 +7,13 @@ Two ways in (FEP-1b12):
 - *announced*: an ally's Group relays what happened on ITS ideas (its members' and its allies'
   actions). We apply it to our copy. Our own members' actions coming back are already applied.
 Moderation decisions on an ally's content (Delete with a summary, Lock, Undo of them, Delete of a
-Person) come from that ally's Group itself.
+Person) come from that ally's Group itself; a ban it relays (Block, Undo of it) may be one of its
+moderators' (Lemmy), see bans.py.
 
 Whatever cannot apply (a banned person, a closed idea, a repeat) is acknowledged and changes nothing;
 a target we cannot find yet is retried by the worker (`Retry`), since deliveries may cross. A direct
-comment or vote on one of our ideas that our rules refuse is also answered with a `Reject` to the
-sender's instance, which takes it back on its copy (see rejections.py).
+comment, comment edit or vote on one of our ideas that our rules refuse is also answered with a `Reject`
+to the sender's instance, which takes it back on its copy (see rejections.py).
 """
 
 from __future__ import annotations
@@ -225,7 +226,8 @@ def _on_update_note(activity: dict[str, Any], sender: Sender) -> None:
         raise Ignored("only the author edits a comment")
     if not _authorised_on(comment.idea, sender):
         raise Ignored("not the comment's origin")
-    edit_comment(comment.author, comment, body=note.body, stance=note.stance)
+    with _refusable(comment.idea, sender):
+        edit_comment(comment.author, comment, body=note.body, stance=note.stance)
     if comment.idea.is_local:
         _announce(activity)
 
@@ -381,8 +383,24 @@ def _on_undo(activity: dict[str, Any], sender: Sender) -> None:
                 sender.host)
     elif kind == "Lock" and isinstance(inner, dict):
         _on_lock(inner, sender, "unlock")
+    elif kind == "Block":
+        _on_block(activity, sender)
     else:
         raise Ignored(f"Undo of {kind}")
+
+
+def _on_block(activity: dict[str, Any], sender: Sender) -> None:
+    """A ban (or its lifting) relayed by an ally's Group, decided by the Group or one of its moderators
+    (Lemmy); a direct one has its own handler (bans.py)."""
+    from coopol.federation.content import bans
+
+    if not sender.announced:
+        raise Ignored("a direct ban has its own handler")
+    ctx = InboxContext(sender.actor, sender.host, None, sender.ctx.ally, sender.ctx.inbox_path)
+    try:
+        bans.receive_announced(activity, ctx)
+    except bans.ModeratorsUnavailable as error:
+        raise Retry(error.message) from error
 
 
 def _on_flag(activity: dict[str, Any], sender: Sender) -> None:
@@ -443,6 +461,8 @@ def _dispatch(activity: dict[str, Any], sender: Sender) -> None:
         _on_delete(activity, sender)
     elif kind == "Lock":
         _on_lock(activity, sender)
+    elif kind == "Block":
+        _on_block(activity, sender)
     elif kind == "Flag":
         _on_flag(activity, sender)
     else:

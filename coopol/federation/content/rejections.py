@@ -7,8 +7,9 @@ sender's instance (its shared inbox, else its Group's inbox).
 
 Receiving a `Reject` from the Group of an ally whose idea our member acted on: we find the activity in
 our own outbox (so a Reject can only name what we sent, to that ally's idea) and take its effect back
-through `coopol.ideas.copies`: the comment is deleted, the vote withdrawn (or put back to what it was
-before), a refused withdrawal restored. Repeats and unknown ids change nothing.
+through `coopol.ideas.copies`: the comment is deleted, an edit of it undone (the version before it comes
+back), the vote withdrawn (or put back to what it was before), a refused withdrawal restored. Repeats and
+unknown ids change nothing.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from coopol.federation.actors import group_id, local_member_for_actor
 from coopol.federation.content.resolve import find_comment, find_idea
 from coopol.federation.models import OutboxActivity
 from coopol.federation.outbox import build_activity, enqueue_activity
-from coopol.federation.protocol import id_of, type_of
+from coopol.federation.protocol import ProtocolError, id_of, type_of
 from coopol.ideas.models import Comment, Idea
 
 log = logging.getLogger("coopol.federation.content")
-REJECTABLE = ("Create", "Like", "Dislike", "Undo")
+REJECTABLE = ("Create", "Update", "Like", "Dislike", "Undo")
 VOTE_VALUES = {"Like": ("support", "up"), "Dislike": ("oppose", "down")}
 HISTORY_LIMIT = 500
 
@@ -83,7 +84,8 @@ def _vote_before(person: str, target: str, before_id: int) -> str | None:
 
 
 def _take_back(sent: OutboxActivity, member: Member, ctx: InboxContext) -> bool:
-    from coopol.ideas.copies import retract_comment, retract_comment_vote, retract_vote
+    from coopol.federation.content.objects import parse_note
+    from coopol.ideas.copies import retract_comment, retract_comment_edit, retract_comment_vote, retract_vote
 
     payload = sent.payload
     kind = type_of(payload)
@@ -93,6 +95,12 @@ def _take_back(sent: OutboxActivity, member: Member, ctx: InboxContext) -> bool:
         if comment is None or comment.author_id != member.id or not _from_origin(comment.idea, ctx):
             return False
         return retract_comment(comment)
+    if kind == "Update" and type_of(obj) == "Note":
+        comment = find_comment(id_of(obj))
+        if comment is None or comment.author_id != member.id or not _from_origin(comment.idea, ctx):
+            return False
+        note = parse_note(obj)
+        return retract_comment_edit(comment, body=note.body, stance=note.stance)
     if kind in ("Like", "Dislike"):
         url, refused, back = id_of(obj), kind, _vote_before(sent.actor, id_of(obj) or "", sent.id)
     elif kind == "Undo" and isinstance(obj, dict) and type_of(obj) in VOTE_VALUES:
@@ -123,7 +131,7 @@ def _receive(activity: dict[str, Any], ctx: InboxContext) -> None:
     try:
         with db.session.begin_nested():
             undone = _take_back(sent, member, ctx)
-    except DomainError as error:
+    except (DomainError, ProtocolError) as error:
         log.info("Reject from %s of %s cannot be applied: %s", ctx.host, rejected, error)
         return
     log.info("Reject from %s of %s (%s): %s", ctx.host, rejected, activity.get("summary") or "no reason",

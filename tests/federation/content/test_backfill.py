@@ -294,3 +294,57 @@ def test_the_collections_serve_only_what_anyone_may_read_and_votes_to_allies(par
     served = str(thread) + str(likes)
     assert "@" + a.host.split(":")[0] + ".example" not in served  # no e-mail address leaves
     assert requests.get(f"{a.url}/ideas/999/replies", headers=AP, timeout=10).status_code == 404
+
+
+def test_allies_list_shows_each_allys_backfill_job(parties):
+    import json
+
+    from coopol.core.uow import unit_of_work
+    from coopol.federation.content import backfill as backfill_module
+
+    a, b, c = parties(3)
+    a.member("alice")
+    publish(a, "alice", title="Free night buses")
+    publish(a, "alice", title="Solar roofs on schools")
+    settle(a, b, c)
+
+    def queue(host):
+        def run():
+            with unit_of_work():
+                backfill_module.queue_backfill(host)
+        return run
+
+    def listed():
+        text = b.live.cli("allies", "list").output
+        rows = {line.split("\t")[0]: line.split("\t") for line in text.splitlines()}
+        return rows, {row["host"]: row for row in json.loads(b.live.cli("allies", "list", "--json").output)}
+
+    rows, as_json = listed()
+    assert rows["HOST"][-1] == "BACKFILL" and rows[a.host][-1] == "-" and as_json[a.host]["backfill"] is None
+    b.query(queue(a.host))
+    rows, as_json = listed()
+    assert rows[a.host][-1] == "queued: 0/0 ideas (0 stored, 0 skipped), 0 comments, 0 votes"
+    assert as_json[a.host]["backfill"]["state"] == "queued" and rows[c.host][-1] == "-"
+    b.live.drain()
+    rows, as_json = listed()
+    assert rows[a.host][1] == "allied"
+    assert rows[a.host][-1] == "done: 2/2 ideas (2 stored, 0 skipped), 0 comments, 0 votes", rows[a.host]
+    job = as_json[a.host]["backfill"]
+    assert (job["state"], job["total"], job["seen"], job["stored"], job["error"]) == ("done", 2, 2, 2, "")
+    assert job["finished_at"] is not None
+
+    b.live.cli("allies", "revoke", c.host)
+    b.query(queue(c.host))
+    b.live.drain()
+    rows, as_json = listed()
+    assert rows[c.host][-1].startswith("failed: 0/0 ideas") and "error: " in rows[c.host][-1]
+    assert "not an ally" in rows[c.host][-1]
+    job = as_json[c.host]["backfill"]
+    assert job["state"] == "failed" and "not an ally" in job["error"]
+
+    b.member("boss", role="admin")
+    client = b.app.test_client()
+    client.post("/login", data={"login": "boss", "password": "correct horse 12"})
+    page = client.get("/admin/allies").text
+    assert "backfill-done" in page and "2/2 ideas, 0 comments, 0 votes" in page
+    assert "backfill-failed" in page and "not an ally" in page

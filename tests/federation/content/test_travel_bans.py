@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from coopol.extensions import db
 from coopol.federation.models import AllyBan, OutboxActivity
-from coopol.ideas.models import Comment
+from coopol.ideas.models import Comment, CommentRevision
 from tests.federation.conftest import group_signer, signed_post
 from tests.federation.content.conftest import settle
 from tests.federation.content.test_travel_debate import local_id
@@ -19,8 +19,9 @@ from tests.federation.content.test_travel_ideas import publish
 
 
 def bans(party) -> list[tuple[str, str, str]]:
+    """The bans in force (a lifted ban keeps its row)."""
     return party.query(lambda: sorted(db.session.execute(
-        select(AllyBan.group_host, AllyBan.actor_id, AllyBan.reason)).all()))
+        select(AllyBan.group_host, AllyBan.actor_id, AllyBan.reason).where(AllyBan.lifted_at.is_(None))).all()))
 
 
 def member_id(party, handle_start: str) -> int:
@@ -236,3 +237,89 @@ def test_a_new_ally_hears_of_the_bans_in_force(parties, instance):
     act(a, "amod", "unban", bob_on_a, "Apologised")
     settle(a, b, c)
     assert bans(b) == [] and bans(c) == []
+
+
+def sent(party, kind: str) -> list[dict]:
+    """What `party`'s Group sent of `kind`, oldest first."""
+    return party.query(lambda: [r.payload for r in db.session.scalars(
+        select(OutboxActivity).where(OutboxActivity.type == kind).order_by(OutboxActivity.id))])
+
+
+def test_ban_messages_delivered_out_of_order_end_as_the_origin_decided(parties):
+    a, b, c, idea, on_b = setup_debate(parties)
+    bob_on_a = member_id(a, f"bob@{b.host}")
+    bob_actor = f"{b.url}/u/bob"
+    act(a, "amod", "ban", bob_on_a, "First offence, spam")
+    act(a, "amod", "unban", bob_on_a, "Apologised to all")
+    act(a, "amod", "ban", bob_on_a, "Second offence, insults")
+    (block1, block2), (undo1,) = sent(a, "Block"), sent(a, "Undo")
+    assert undo1["object"]["id"] == block1["id"] and block1["published"] < undo1["published"] < block2["published"]
+    signer = group_signer(a)
+
+    def deliver(party, *activities):
+        for activity in activities:
+            assert signed_post(f"{party.url}/inbox", activity, *signer).status_code == 202
+
+    # in order on B: banned, lifted
+    deliver(b, block1)
+    assert bans(b) == [(a.host, bob_actor, "First offence, spam")]
+    deliver(b, undo1)
+    assert bans(b) == []
+    # the Undo overtakes its Block on C (a retried delivery): the late Block does not ban again
+    deliver(c, undo1)
+    assert bans(c) == []
+    deliver(c, block1)
+    assert bans(c) == []
+    on_c = local_id(c, idea["ap_id"])
+    c.member("cid")
+    c.api("PUT", f"/ideas/{on_c}/vote", as_="cid", json={"value": "support"}, expect=200)
+    # the second ban is in force on both, whatever reaches them late
+    deliver(b, block2)
+    deliver(c, block2)
+    assert bans(b) == bans(c) == [(a.host, bob_actor, "Second offence, insults")]
+    b.api("POST", f"/ideas/{on_b}/comments", as_="bob", json={"body": "Not yet"}, expect=403)
+
+    # an older Undo or Block arriving after a newer decision changes nothing
+    late_undo = {**undo1, "id": f"{a.url}/activities/{uuid.uuid4()}"}  # a retried copy of the first lift
+    deliver(b, late_undo)
+    assert bans(b) == [(a.host, bob_actor, "Second offence, insults")]
+
+    act(a, "amod", "unban", bob_on_a, "Apologised again to all")
+    settle(a, b, c)
+    assert bans(b) == [] and bans(c) == []
+    late_block = {**block2, "id": f"{a.url}/activities/{uuid.uuid4()}"}  # the second ban, published before its lift
+    deliver(b, late_block)
+    assert bans(b) == []
+    b.api("POST", f"/ideas/{on_b}/comments", as_="bob", json={"body": "Free again"}, expect=201)
+    settle(a, b, c)
+    assert "Free again" in [x["body"] for x in a.comments(idea["id"])]
+
+
+def test_an_edit_the_origin_refuses_is_undone_on_the_ally(parties):
+    a, b, c, idea, on_b = setup_debate(parties)
+    on_c = local_id(c, idea["ap_id"])
+    mine = next(x for x in b.comments(on_b) if x["body"] == "First words")
+    b.api("PATCH", f"/comments/{mine['id']}", as_="bob", json={"body": "Edited once"}, expect=200)
+    settle(a, b, c)
+    assert "Edited once" in [x["body"] for x in a.comments(idea["id"])]
+    # A locks the thread; before the Lock reaches B, bob edits his comment twice
+    a.api("POST", "/moderation/actions", as_="amod", expect=201,
+          json={"action": "lock", "target_type": "idea", "target_id": idea["id"], "reason": "Heated"})
+    b.api("PATCH", f"/comments/{mine['id']}", as_="bob", json={"body": "Edited in flight", "stance": "against"},
+          expect=200)
+    b.api("PATCH", f"/comments/{mine['id']}", as_="bob", json={"body": "Edited again in flight"}, expect=200)
+    settle(a, b, c)
+
+    rejected = [r["object"]["type"] for r in sent(a, "Reject")]
+    assert rejected == ["Update", "Update"]
+    for party, idea_id in ((a, idea["id"]), (b, on_b), (c, on_c)):
+        (comment,) = [x for x in party.comments(idea_id) if x["body"] != "Alice answers"]
+        assert (comment["body"], comment["stance"]) == ("Edited once", "neutral"), party.host
+    versions = b.query(lambda: [r.body for r in db.session.scalars(
+        select(CommentRevision).where(CommentRevision.comment_id == mine["id"]).order_by(CommentRevision.id))])
+    assert versions == ["First words"]  # the refused versions are not kept
+    # a replayed Reject changes nothing
+    reject = sent(a, "Reject")[0]
+    again = {**reject, "id": f"{a.url}/activities/{uuid.uuid4()}"}
+    assert signed_post(f"{b.url}/inbox", again, *group_signer(a)).status_code == 202
+    assert next(x for x in b.comments(on_b) if x["id"] == mine["id"])["body"] == "Edited once"

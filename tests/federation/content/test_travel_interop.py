@@ -125,3 +125,81 @@ def test_an_announce_from_a_person_of_an_ally_is_refused(setup):
     activity["actor"] = f"{lemmy.peer.url}/u/lemmy_alice"
     assert lemmy.post(us.live, "/u/lemmy_alice", activity).status_code == 403
     assert us.copy_of(f"{lemmy.peer.url}/post/42") is None
+
+
+def _list_moderators(lemmy: FakeServer, *paths: str) -> None:
+    """The community names its moderators as Lemmy does: `attributedTo` is the URL of a collection."""
+    peer = lemmy.peer
+    status, headers, body = peer.routes["/c/main"]
+    group = {**json.loads(body), "attributedTo": f"{peer.url}/c/main/moderators"}
+    peer.answer("/c/main", body=group, headers=headers)
+    peer.answer("/c/main/moderators", headers=headers, body={
+        "@context": "https://www.w3.org/ns/activitystreams", "id": f"{peer.url}/c/main/moderators",
+        "type": "OrderedCollection", "orderedItems": [f"{peer.url}{path}" for path in paths]})
+
+
+def test_a_lemmy_moderators_ban_is_taken_from_the_moderators_the_community_lists(setup):
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+    from coopol.federation.models import AllyBan
+
+    us, lemmy = setup
+    peer = lemmy.peer
+    _list_moderators(lemmy, "/u/lemmy_alice")
+    assert lemmy.post(us.live, "/c/main", load("lemmy_announce_create_page", peer=peer.url)).status_code == 202
+    on_us = us.copy_of(f"{peer.url}/post/42")["id"]
+    alice = f"{us.url}/u/alice"
+
+    def bans():
+        return us.query(lambda: sorted(db.session.execute(select(AllyBan.group_host, AllyBan.actor_id, AllyBan.reason)
+                                                          .where(AllyBan.lifted_at.is_(None))).all()))
+
+    def comment(expect: int) -> None:
+        us.api("POST", f"/ideas/{on_us}/comments", as_="alice", json={"body": "My two cents"}, expect=expect)
+
+    def block(moderator: str = "lemmy_alice"):
+        return load("lemmy_block_user", peer=peer.url, person=alice, moderator=moderator, id=str(uuid.uuid4()))
+
+    def undo(moderator: str = "lemmy_alice"):
+        return load("lemmy_undo_block_user", peer=peer.url, person=alice, moderator=moderator, id=str(uuid.uuid4()),
+                    inner_id=str(uuid.uuid4()))  # Lemmy's Undo embeds a new Block, with its own id
+
+    def announced(activity):
+        return {"@context": "https://www.w3.org/ns/activitystreams", "type": "Announce", "actor": f"{peer.url}/c/main",
+                "id": f"{peer.url}/activities/announce/{uuid.uuid4()}", "object": activity,
+                "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [f"{peer.url}/c/main/followers"]}
+
+    # a person of the ally who is not a moderator of its community cannot ban, directly or relayed
+    masto = "/users/masto_carol"
+    assert lemmy.post(us.live, masto, {**block(), "actor": f"{peer.url}{masto}"}).status_code == 403
+    assert lemmy.post(us.live, "/c/main", announced({**block(), "actor": f"{peer.url}{masto}"})).status_code == 202
+    assert bans() == []
+    comment(201)
+
+    # the moderator's Block, sent to the banned person's instance
+    assert lemmy.post(us.live, "/u/lemmy_alice", block()).status_code == 202
+    assert bans() == [(peer.host, alice, "spam post")]
+    comment(403)
+    # a lift by someone else than a moderator changes nothing
+    assert lemmy.post(us.live, masto, {**undo(), "actor": f"{peer.url}{masto}"}).status_code == 403
+    assert lemmy.post(us.live, "/c/main", announced({**undo(), "actor": f"{peer.url}{masto}"})).status_code == 202
+    assert bans() == [(peer.host, alice, "spam post")]
+    # the moderator lifts it (Lemmy's Undo names a Block with a new id)
+    assert lemmy.post(us.live, "/u/lemmy_alice", undo()).status_code == 202
+    assert bans() == []
+    comment(201)
+
+    # the community relays its moderator's ban to its followers, then its lifting
+    assert lemmy.post(us.live, "/c/main", announced(block())).status_code == 202
+    assert bans() == [(peer.host, alice, "spam post")]
+    comment(403)
+    assert lemmy.post(us.live, "/c/main", announced(undo())).status_code == 202
+    assert bans() == []
+
+    # a community that lists no moderators: only the community itself bans
+    peer.answer("/c/main/moderators", headers={"Content-Type": "application/activity+json"}, body={
+        "id": f"{peer.url}/c/main/moderators", "type": "OrderedCollection", "orderedItems": []})
+    assert lemmy.post(us.live, "/u/lemmy_alice", block()).status_code == 403
+    assert lemmy.post(us.live, "/c/main", {**block(), "actor": f"{peer.url}/c/main"}).status_code == 202
+    assert bans() == [(peer.host, alice, "spam post")]
