@@ -1,7 +1,8 @@
 """The scale test (PostgreSQL): does a page of ideas cost the same at 10,000 and at 1,000,000 ideas
 (10,000,000 votes)? The `top` and `hot` pages and the vote path are timed on one connection (latency)
 at the small size, the same database is grown to the large size, and they are timed again; the figure
-is large / small (goal <= 1.5). The pages are asked for by members, whom the visitors' cache never serves. `--quick` compares 1,000 with 100,000 ideas (1,000,000 votes).
+is large / small (goal <= 1.5). The pages are asked for by members, whom the visitors' cache never
+serves. `--quick` compares 1,000 with 100,000 ideas (1,000,000 votes).
 """
 
 from __future__ import annotations

@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "PUBLIC_CACHE_SECONDS": 2,  # visitors' lists and idea pages (coopol/core/cache.py); 0 turns it off
     "PUBLIC_CACHE_ENTRIES": 2000,
+    "PUBLIC_CACHE_MAX_BYTES": 64 * 1024 * 1024,  # per process
+    "PUBLIC_CACHE_MAX_ENTRY_BYTES": 1024 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "API_TITLE": "Coopol API",

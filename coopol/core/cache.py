@@ -7,7 +7,9 @@ language one, no `Authorization`, no signature) from memory for `PUBLIC_CACHE_SE
 visitor may see counts up to that many seconds old. The answer also says `Cache-Control: public,
 max-age=N`, so a reverse proxy in front may do the same.
 
-Only 200 answers that set no cookie are kept; the key is the path with its query, the `Accept`
+Only 200 answers that set no cookie and leave the session untouched are kept (a page that made a CSRF
+token for its visitor is never shared), each at most `PUBLIC_CACHE_MAX_ENTRY_BYTES`, all together at most
+`PUBLIC_CACHE_MAX_BYTES` per process; the key is the path with its query, the `Accept`
 header and what sets the visitor's language (`Accept-Language`, the `lang` cookie). Each process keeps
 its own entries (at most `PUBLIC_CACHE_ENTRIES`, the oldest dropped first).
 """
@@ -21,17 +23,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, make_response, request
+from flask import Response, current_app, make_response, request, session
 
 ALLOWED_COOKIES = frozenset({"lang"})
 CREDENTIAL_HEADERS = ("Authorization", "Signature", "Signature-Input")
 
 
 class PublicCache:
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_entries = max(1, max_entries)
+        self.max_bytes = max(1, max_bytes)
         self._entries: OrderedDict[tuple, tuple[float, int, bytes, list[tuple[str, str]]]] = OrderedDict()
         self._lock = threading.Lock()
+        self.bytes = 0
         self.hits = 0
         self.misses = 0
 
@@ -44,21 +48,32 @@ class PublicCache:
         return entry[1], entry[2], entry[3]
 
     def put(self, key: tuple, ttl: float, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._entries[key] = (time.monotonic() + ttl, status, body, headers)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= len(old[2])
+            self._entries[key] = (now + ttl, status, body, headers)
+            self.bytes += len(body)
+            # The oldest go first: expired ones, then any beyond the entry or byte budget.
+            while self._entries and (len(self._entries) > self.max_entries or self.bytes > self.max_bytes
+                                     or next(iter(self._entries.values()))[0] < now):
+                _key, dropped = self._entries.popitem(last=False)
+                self.bytes -= len(dropped[2])
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.bytes = 0
 
 
 def init_public_cache(app) -> None:
     app.config.setdefault("PUBLIC_CACHE_SECONDS", 2)
     app.config.setdefault("PUBLIC_CACHE_ENTRIES", 2000)
-    app.extensions["coopol.public_cache"] = PublicCache(int(app.config["PUBLIC_CACHE_ENTRIES"]))
+    app.config.setdefault("PUBLIC_CACHE_MAX_BYTES", 64 * 1024 * 1024)
+    app.config.setdefault("PUBLIC_CACHE_MAX_ENTRY_BYTES", 1024 * 1024)
+    app.extensions["coopol.public_cache"] = PublicCache(int(app.config["PUBLIC_CACHE_ENTRIES"]),
+                                                        int(app.config["PUBLIC_CACHE_MAX_BYTES"]))
 
 
 def _anonymous_request() -> bool:
@@ -82,7 +97,9 @@ def public_cache(view: Callable[..., Any]) -> Callable[..., Any]:
             status, body, headers = found
             return Response(body, status=status, headers=headers)
         response = make_response(view(*args, **kwargs))
-        if response.status_code == 200 and "Set-Cookie" not in response.headers and not response.is_streamed:
+        if (response.status_code == 200 and "Set-Cookie" not in response.headers and not session.modified
+                and not response.is_streamed
+                and (response.content_length or 0) <= int(current_app.config["PUBLIC_CACHE_MAX_ENTRY_BYTES"])):
             response.headers["Cache-Control"] = f"public, max-age={int(ttl)}"
             response.vary.update(("Accept", "Accept-Language", "Cookie", "Authorization"))
             cache.put(key, ttl, response.status_code, response.get_data(),

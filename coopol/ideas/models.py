@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coopol.accounts.models import Member
@@ -120,6 +120,8 @@ class Idea(ModeratedMixin, db.Model):
         Index("ix_ideas_sort_top", "score", "support_count", "id"),
         Index("ix_ideas_sort_comments", "comment_count", "last_activity_at", "id"),
         Index("ix_ideas_sort_controversial", "controversy_score", "support_count", "id"),
+        Index("ix_ideas_pinned", "pinned_at", sqlite_where=text("pinned_at IS NOT NULL"),
+              postgresql_where=text("pinned_at IS NOT NULL")),
         CheckConstraint("support_count >= 0 AND oppose_count >= 0 AND comment_count >= 0",
                         name="counts_not_negative"),
     )

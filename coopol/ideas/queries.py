@@ -70,9 +70,12 @@ def _filtered(viewer: Member | None, *, state=None, tag=None, scope=None, langua
     return stmt
 
 
-def _keys(sort: str, relevance, pinned_first: bool):
+def _keys(sort: str, relevance, pinned_first: bool, drafts: bool = False):
     keys = [(PINNED, "int")] if pinned_first else []
-    keys += [(relevance, "float")] if sort == "relevance" else SORT_KEYS[sort]
+    if drafts and sort == "new":
+        keys += [(Idea.created_at, "datetime")]  # drafts have no publication date yet
+    else:
+        keys += [(relevance, "float")] if sort == "relevance" else SORT_KEYS[sort]
     return keys + [(Idea.id, "int")]
 
 
@@ -144,7 +147,8 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
     relevance = None
     if terms:
         stmt, relevance = apply_search(stmt, terms)
-    keys = _keys(sort, relevance, pinned_first and sort != "relevance")
+    drafts = filters.get("state") == IdeaState.DRAFT
+    keys = _keys(sort, relevance, pinned_first and sort != "relevance", drafts)
     order = [expression.desc() for expression, _kind in keys]
     limit = max(1, min(int(limit), 100))
 
@@ -158,7 +162,7 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
     # The API's keyset pages: pinned ideas first, then the others. Each part is ordered by the sort's own
     # columns, which an index serves (an ORDER BY on "pinned first" could not use one and sorted the whole
     # table). The cursor says which part it stopped in: [1 if in the pinned part else 0, keys..., id].
-    keys = _keys(sort, relevance, False)
+    keys = _keys(sort, relevance, False, drafts)
     after, in_pinned = None, True
     if cursor:
         flag, *after = _decode(cursor, sort, ["int"] + [kind for _e, kind in keys])

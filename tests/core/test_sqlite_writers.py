@@ -87,3 +87,28 @@ def test_the_lock_is_released_by_commit_rollback_and_a_failed_transaction(databa
     with other.begin() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 1
         conn.execute(text("UPDATE counter SET n = 3"))
+
+
+def test_a_writer_waiting_on_another_process_gives_up_after_its_timeout(database: Path):
+    import fcntl
+    import os
+    import sqlite3
+    import time
+
+    # Another process holds the lock file (an flock from a separate open file description).
+    holder = os.open(f"{database}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        connection = SerialWriterConnection(str(database))
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            connection.acquire_write(timeout=0.3)
+        assert 0.25 < time.monotonic() - started < 5
+        assert connection._held is None
+        # The thread lock was given back: once the other process lets go, this writer gets through.
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        connection.acquire_write(timeout=1)
+        connection.release_write()
+        connection.close()
+    finally:
+        os.close(holder)

@@ -100,3 +100,34 @@ def test_language_switch_needs_no_token_for_visitors_but_does_for_members(make_a
                                        "csrf_token": token}).status_code in (302, 303)
     refused = client.post("/language", data={"lang": "de", "next": "/ideas"})
     assert refused.status_code == 400
+
+
+def test_the_cache_keeps_within_its_byte_budget_and_drops_expired_entries():
+    from coopol.core.cache import PublicCache
+
+    cache = PublicCache(max_entries=100, max_bytes=1000)
+    for n in range(5):
+        cache.put(("/page", n), 60, 200, b"x" * 300, [])
+    assert cache.bytes <= 1000 and len(cache._entries) == 3
+    assert cache.get(("/page", 0)) is None and cache.get(("/page", 4)) is not None
+    assert cache.bytes == sum(len(e[2]) for e in cache._entries.values())
+    # Every entry lives as long (one setting), so the oldest expire first and go at the next put.
+    later = PublicCache(max_entries=100, max_bytes=1000)
+    later.put(("/old",), -1, 200, b"y" * 10, [])
+    later.put(("/new",), 60, 200, b"z" * 10, [])
+    assert list(later._entries) == [("/new",)] and later.bytes == 10
+
+
+def test_a_page_that_touched_the_visitors_session_is_not_shared(cached_app, setup):
+    from flask import session
+
+    from coopol.core.cache import public_cache
+
+    @public_cache
+    def remembers_something():
+        session["seen"] = True
+        return "private to this visitor"
+
+    with cached_app.test_request_context("/ideas/somewhere"):
+        assert remembers_something().get_data(as_text=True) == "private to this visitor"
+        assert len(cached_app.extensions["coopol.public_cache"]._entries) == 0

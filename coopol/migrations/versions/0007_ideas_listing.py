@@ -6,6 +6,7 @@ Revision ID: 0007_ideas_listing
 Revises: 0003_moderation
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_ideas_listing"
@@ -29,15 +30,21 @@ NEW = {
 }
 
 
+PINNED = "ix_ideas_pinned"  # the few pinned ideas, listed first: found without reading the others
+
+
 def upgrade():
     # Plain CREATE/DROP INDEX: no table rebuild, so the full-text triggers on `ideas` stay in place.
     for name, columns in NEW.items():
         op.create_index(name, "ideas", columns)
+    op.create_index(PINNED, "ideas", ["pinned_at"], sqlite_where=sa.text("pinned_at IS NOT NULL"),
+                    postgresql_where=sa.text("pinned_at IS NOT NULL"))
     for name in OLD:
         op.drop_index(name, table_name="ideas")
 
 
 def downgrade():
+    op.drop_index(PINNED, table_name="ideas")
     for name, columns in OLD.items():
         op.create_index(name, "ideas", columns)
     for name in NEW:
