@@ -170,8 +170,11 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
     if not pinned_first or sort == "relevance":
         parts = [(0, stmt)]
     else:
-        parts = [(1, stmt.where(Idea.pinned_at.is_not(None))), (0, stmt.where(Idea.pinned_at.is_(None)))]
-        parts = parts if in_pinned else parts[1:]
+        # The pinned ones first: their ids come from their partial index (planners left alone may walk the
+        # sort's index through every idea looking for them); usually there are none.
+        pinned = list(db.session.scalars(select(Idea.id).where(Idea.pinned_at.is_not(None)))) if in_pinned else []
+        parts = [(1, stmt.where(Idea.id.in_(pinned)))] if pinned else []
+        parts.append((0, stmt.where(Idea.pinned_at.is_(None))))
     found: list[tuple[int, Idea, list]] = []
     for flag, part in parts:
         found += [(flag, idea, values) for idea, values in _seek(part, keys, limit + 1 - len(found), after)]

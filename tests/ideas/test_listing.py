@@ -178,9 +178,16 @@ def test_listing_pages_are_read_from_an_index_not_sorted(app, client, member, cr
             listing = [s for s in statements if "FROM ideas" in s[0] and "LIMIT" in s[0]
                        and "pinned_at IS NULL" in s[0]]
             assert listing, statements
+            pinned = [s for s in statements if "pinned_at IS NOT NULL" in s[0]]
+            assert pinned, statements
             with db.engine.connect() as conn:
                 plans[sort] = [" ".join(str(c) for c in row) for statement, parameters in listing
                                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+                # The pinned ideas come from their own small index, never from a walk through every idea.
+                for statement, parameters in pinned:
+                    plan = [" ".join(str(c) for c in row)
+                            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+                    assert any("ix_ideas_pinned" in line for line in plan), plan
         for sort, plan in plans.items():
             assert not any("TEMP B-TREE FOR ORDER BY" in line for line in plan), (sort, plan)
             assert any(f"ix_ideas_sort_{'new' if sort == 'new' else sort}" in line for line in plan), (sort, plan)
