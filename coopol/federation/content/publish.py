@@ -18,7 +18,7 @@ from sqlalchemy import select
 from coopol.accounts.models import Member
 from coopol.core.events import subscribe
 from coopol.extensions import db
-from coopol.federation.actors import ensure_member_key, group_id, member_actor_id
+from coopol.federation.actors import group_id, member_actor_id
 from coopol.federation.content.objects import (
     CONTEXT,
     actor_id,
@@ -64,10 +64,11 @@ def _send_from_group(kind: str, obj: Any, **extra: Any) -> None:
 
 
 def _as(member: Member) -> str:
-    """The actor id of our member, whose key pair exists from now on: allies fetch the actor document
-    when our activity reaches them, and serving it must not have to create the key (a write)."""
-    if member.is_local:
-        ensure_member_key(member)
+    """The actor id of our member. Their key pair is not made here: generating an RSA-2048 key takes
+    about 40 ms, which a member's first vote or comment would spend holding the database's write lock
+    (on SQLite, every other writer's wait). The worker makes it when it signs the member's first
+    delivery (`signer_for`), before any ally can have heard of the member; an actor document asked for
+    earlier makes it in a short transaction of its own."""
     return actor_id(member)
 
 
