@@ -2,9 +2,9 @@
 [--pyinstrument FILE]`.
 
 Same setup as the deliveries scenario (one sender, 10 receivers in bench.receiver), but the worker runs
-in this process: first each step of a delivery is timed on its own, serially (claim, `_prepare`'s read
-transaction, the signed POST, `_record`'s write transaction), then `run_worker(once=True)` with its
-default 4 threads drains a fresh queue. `--pyinstrument` also profiles the serial loop (pyinstrument
+in this process: first each step of a batch is timed on its own, serially (claim, `load_batch`'s read
+transaction, the signed POSTs, `record_outcomes`' write transaction), then `run_worker(once=True)` with
+its default 4 threads drains a fresh queue. `--pyinstrument` also profiles the serial loop (pyinstrument
 samples one thread, so the threaded worker itself cannot be profiled this way). Prints milliseconds per
 delivery; not part of `python -m bench`.
 """
@@ -68,8 +68,7 @@ def _drain(instance) -> int:
 
 def _serial(instance, profile_path: str | None) -> tuple[Counter, float]:
     from coopol.extensions import db
-    from coopol.federation import delivery, transport
-    from coopol.federation.protocol import ACTIVITY_JSON
+    from coopol.federation import delivery
 
     profiler = None
     if profile_path:
@@ -87,18 +86,15 @@ def _serial(instance, profile_path: str | None) -> tuple[Counter, float]:
             steps["claim"] += time.perf_counter() - mark
             if not ids:
                 break
-            for delivery_id in ids:
-                mark = time.perf_counter()
-                row, body, key_id, private_pem = delivery._prepare(delivery_id)
-                posted = time.perf_counter()
-                steps["prepare"] += posted - mark
-                result = transport.signed_request("POST", row.inbox_url, key_id=key_id, private_key_pem=private_pem,
-                                                  body=body, headers={"Content-Type": ACTIVITY_JSON,
-                                                                      "Accept": ACTIVITY_JSON}, max_body=64 * 1024)
-                recorded = time.perf_counter()
-                steps["sign+post"] += recorded - posted
-                delivery._record(delivery_id, status=result.status)
-                steps["record"] += time.perf_counter() - recorded
+            mark = time.perf_counter()
+            jobs, _settled = delivery.load_batch(ids)
+            posted = time.perf_counter()
+            steps["read batch"] += posted - mark
+            results = [delivery.post(job) for job in jobs]
+            recorded = time.perf_counter()
+            steps["sign+post"] += recorded - posted
+            delivery.record_outcomes(results)
+            steps["record batch"] += time.perf_counter() - recorded
             db.session.remove()
         if profiler:
             profiler.stop()

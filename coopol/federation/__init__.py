@@ -16,6 +16,8 @@ DEFAULTS = {
     "FEDERATION_TIMEOUT": 10.0,  # seconds, every outgoing request
     "FEDERATION_MAX_BODY": 1024 * 1024,  # bytes, inbox POSTs
     "FEDERATION_DELIVERY_LEASE": 120,  # seconds a claimed delivery stays with its worker (a dead one's runs out)
+    "FEDERATION_WORKER_POLL": 0.1,  # seconds: how often an idle worker on SQLite checks for commits (see delivery.py)
+    "FEDERATION_WORKER_IDLE_MAX": 2.0,  # seconds an idle worker waits at most before looking at the queue anyway
     "FEDERATION_BACKFILL_LEASE": 600,  # seconds a claimed backfill job stays with its worker
     "FEDERATION_BAN_SYNC_DELAY": 60,  # seconds after an alliance forms before our bans in force are sent
 }

@@ -3,6 +3,12 @@ transaction, so they commit (or roll back) with the change that caused them. Wor
 
 Issue 6 and later only build activities and call :func:`enqueue_activity` (usually with
 :func:`ally_inboxes`); nothing here touches the network.
+
+Per activity: one INSERT of the activity, one (multi-row) INSERT of its deliveries, and on PostgreSQL
+one `NOTIFY` per transaction, which wakes the idle delivery workers when the transaction commits.
+`ally_inboxes` is read once per transaction (a vote asks twice: is anyone listening, then whom to
+send to); the cached list is dropped when the transaction ends and whenever the session writes to
+the allies (a flush, or any statement that is not a SELECT).
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from coopol.core.time import utcnow
 from coopol.extensions import db
@@ -41,29 +48,79 @@ def _addressed_publicly(activity: dict[str, Any]) -> bool:
     return PUBLIC in audience
 
 
+NOTIFY_CHANNEL = "coopol_deliveries"
+_NOTIFIED = "coopol.federation.notified"
+_ALLY_INBOXES = "coopol.federation.ally_inboxes"
+
+
 def enqueue_activity(activity: dict[str, Any], targets: Iterable[str]) -> OutboxActivity:
     """Store `activity` and one delivery per distinct target inbox URL (flushes, never commits).
 
-    `activity` needs `id`, `type` and `actor` (one of our actors: it signs the deliveries)."""
+    `activity` needs `id`, `type` and `actor` (one of our actors: it signs the deliveries, and its key
+    is only read when they are sent). `.deliveries` of the returned row loads them when read."""
     activity.setdefault("@context", AS_CONTEXT)
     row = OutboxActivity(ap_id=activity["id"], type=type_of(activity) or "", actor=id_of(activity["actor"]) or "",
                          payload=activity, public=_addressed_publicly(activity))
     db.session.add(row)
-    now = utcnow()
-    seen: set[str] = set()
-    for inbox in targets:
-        if not inbox or inbox in seen:
-            continue
-        seen.add(inbox)
-        row.deliveries.append(Delivery(inbox_url=inbox, host=host_of(inbox), state="pending", next_attempt_at=now))
     db.session.flush()
+    now = utcnow()
+    inboxes = list(dict.fromkeys(inbox for inbox in targets if inbox))
+    if inboxes:
+        db.session.execute(insert(Delivery), [
+            {"activity_id": row.id, "inbox_url": inbox, "host": host_of(inbox), "state": "pending",
+             "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now} for inbox in inboxes])
+        _notify_workers()
     return row
+
+
+def _notify_workers() -> None:
+    """PostgreSQL: wake the idle delivery workers when this transaction commits (once per transaction;
+    a NOTIFY is discarded with a rolled-back transaction or savepoint)."""
+    session = db.session()
+    if session.info.get(_NOTIFIED) or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    session.info[_NOTIFIED] = True
 
 
 def ally_inboxes() -> list[str]:
     """The inbox of every allied instance, shared inboxes first (one delivery per instance)."""
-    allies = db.session.scalars(select(Ally).order_by(Ally.host))
-    return [ally.delivery_inbox for ally in allies if ally.is_allied]
+    session = db.session()
+    cached = session.info.get(_ALLY_INBOXES)
+    if cached is not None and not _allies_pending(session):
+        return list(cached)
+    rows = session.execute(select(Ally.shared_inbox, Ally.group_inbox)
+                           .where(Ally.outgoing == "accepted", Ally.incoming == "accepted")
+                           .order_by(Ally.host)).all()
+    inboxes = [shared or group for shared, group in rows]
+    session.info[_ALLY_INBOXES] = inboxes
+    return list(inboxes)
+
+
+def _allies_pending(session: Session) -> bool:
+    """Changes to allies not flushed yet (a cache hit runs no query, hence no autoflush)."""
+    return any(isinstance(obj, Ally) for group in (session.new, session.dirty, session.deleted) for obj in group)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    session.info.pop(_ALLY_INBOXES, None)
+    session.info.pop(_NOTIFIED, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, context: Any) -> None:
+    if _ALLY_INBOXES in session.info and _allies_pending(session):
+        session.info.pop(_ALLY_INBOXES, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executing(state: ORMExecuteState) -> None:
+    if state.is_select or _ALLY_INBOXES not in state.session.info:
+        return
+    table = getattr(state.statement, "table", None)  # INSERT, UPDATE, DELETE name theirs; raw SQL does not
+    if table is None or getattr(table, "name", None) == Ally.__tablename__:
+        state.session.info.pop(_ALLY_INBOXES, None)
 
 
 def public_activities(limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
