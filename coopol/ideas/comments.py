@@ -119,14 +119,20 @@ def delete_comment(actor: Member, comment: Comment) -> Comment:
     lock_comment(comment)
     if comment.is_deleted:
         raise Conflict(_("This comment is already deleted."))
+    erase_comment(comment)
+    publish("comment_deleted", comment=comment, actor=actor)
+    return comment
+
+
+def erase_comment(comment: Comment) -> None:
+    """The soft delete itself (the comment row locked): the thread stays, the text and its versions go,
+    the idea's count follows. No checks and no event: the callers."""
     comment.deleted_at = utcnow()
     comment.body = ""
     comment.body_html = ""
     db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id == comment.id))
     db.session.flush()
     change_idea_counts(comment.idea, comments=-1, touch=False)
-    publish("comment_deleted", comment=comment, actor=actor)
-    return comment
 
 
 def list_comment_revisions(comment: Comment) -> list[CommentRevision]:

@@ -10,18 +10,16 @@ comment brings back the version before it, from the comment's kept versions."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
 
 from coopol.accounts.models import Member
 from coopol.core.errors import PermissionDenied
 from coopol.core.text import render_markdown
 from coopol.core.time import utcnow
 from coopol.extensions import db
-from coopol.ideas.counters import change_comment_counts, change_idea_counts
+from coopol.ideas.comments import erase_comment, list_comment_revisions
 from coopol.ideas.guards import lock_comment, lock_idea
-from coopol.ideas.models import Comment, CommentRevision, CommentVote, Idea, IdeaState, IdeaVote
-from coopol.ideas.votes import _apply as _apply_vote
-from coopol.ideas.votes import _current_vote
+from coopol.ideas.models import Comment, Idea, IdeaState
+from coopol.ideas.votes import _current_vote, current_comment_vote, write_comment_vote, write_vote
 
 KEEP = object()
 
@@ -70,12 +68,7 @@ def retract_comment(comment: Comment) -> bool:
     lock_comment(comment)
     if comment.is_deleted:
         return False
-    comment.deleted_at = utcnow()
-    comment.body = ""
-    comment.body_html = ""
-    db.session.execute(delete(CommentRevision).where(CommentRevision.comment_id == comment.id))
-    db.session.flush()
-    change_idea_counts(comment.idea, comments=-1, touch=False)
+    erase_comment(comment)
     return True
 
 
@@ -88,8 +81,7 @@ def retract_comment_edit(comment: Comment, *, body: str, stance: str | None = No
     lock_comment(comment)
     if comment.is_deleted:
         return False
-    revisions = list(db.session.scalars(select(CommentRevision).where(CommentRevision.comment_id == comment.id)
-                                        .order_by(CommentRevision.id)))
+    revisions = list_comment_revisions(comment)
 
     def same(text: str, kind: str) -> bool:
         return text == body and (stance is None or kind == stance)
@@ -120,15 +112,7 @@ def retract_vote(member: Member, idea: Idea, *, refused: str | None, back_to: st
     current = vote.value if vote else None
     if current != refused or current == back_to:
         return False
-    now = utcnow()
-    if back_to is None:
-        db.session.delete(vote)
-    elif vote is None:
-        db.session.add(IdeaVote(idea_id=idea.id, member_id=member.id, value=back_to, created_at=now, updated_at=now))
-    else:
-        vote.value, vote.updated_at = back_to, now
-    db.session.flush()
-    _apply_vote(idea, member, current, back_to)
+    write_vote(idea, member, vote, back_to)
     return True
 
 
@@ -136,19 +120,9 @@ def retract_comment_vote(member: Member, comment: Comment, *, refused: str | Non
     """The same for a vote on a comment (up | down | None)."""
     _ensure_copy(comment.idea)
     lock_comment(comment)
-    vote = db.session.scalars(select(CommentVote).where(CommentVote.comment_id == comment.id,
-                                                        CommentVote.member_id == member.id)
-                              .execution_options(populate_existing=True)).one_or_none()
+    vote = current_comment_vote(comment, member)
     current = vote.value if vote else None
     if current != refused or current == back_to:
         return False
-    if back_to is None:
-        db.session.delete(vote)
-    elif vote is None:
-        db.session.add(CommentVote(comment_id=comment.id, member_id=member.id, value=back_to))
-    else:
-        vote.value = back_to
-    db.session.flush()
-    change_comment_counts(comment, up=(back_to == "up") - (current == "up"),
-                          down=(back_to == "down") - (current == "down"))
+    write_comment_vote(comment, member, vote, back_to)
     return True

@@ -14,6 +14,7 @@ from coopol.extensions import db
 from coopol.ideas.guards import content_visible, is_author, is_moderator
 from coopol.ideas.models import Comment, CommentVote, Idea, IdeaState, IdeaTag, IdeaTally, IdeaVote, Tag
 from coopol.ideas.scopes import scope_tree
+from coopol.ideas.votes import my_vote
 
 
 def author_view(member: Member) -> dict[str, Any]:
@@ -121,10 +122,7 @@ def idea_views(ideas: list[Idea], viewer: Member | None) -> list[dict[str, Any]]
 def idea_tally(idea: Idea, viewer: Member | None) -> dict[str, Any]:
     """The tally alone (what a vote answers): two small queries instead of the whole idea's view."""
     tallies = list(db.session.scalars(select(IdeaTally).where(IdeaTally.idea_id == idea.id)))
-    viewer_id = _viewer_id(viewer)
-    my_vote = None if viewer_id is None else db.session.scalar(
-        select(IdeaVote.value).where(IdeaVote.idea_id == idea.id, IdeaVote.member_id == viewer_id))
-    return tally_view(idea, tallies, my_vote)
+    return tally_view(idea, tallies, my_vote(idea, viewer))
 
 
 def one_idea_view(idea: Idea, viewer: Member | None) -> dict[str, Any]:

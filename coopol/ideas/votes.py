@@ -42,6 +42,54 @@ def _apply(idea: Idea, member: Member, previous: str | None, value: str | None) 
     change_idea_counts(idea, support=support, oppose=oppose)
 
 
+def write_vote(idea: Idea, member: Member, vote: IdeaVote | None, value: str | None, *,
+               ap_id: str | None = None) -> IdeaVote | None:
+    """Make `member`'s vote row (`vote`, their current one, or None) say `value` (None: no vote), and
+    move the tallies and counters with it. No checks and no event: the callers (the idea row locked)."""
+    previous = vote.value if vote else None
+    now = utcnow()
+    if value is None:
+        if vote is not None:
+            db.session.delete(vote)
+        vote = None
+    elif vote is None:
+        vote = IdeaVote(idea_id=idea.id, member_id=member.id, value=value, created_at=now, updated_at=now,
+                        ap_id=ap_id)
+        db.session.add(vote)
+    else:
+        vote.value, vote.updated_at = value, now
+        if ap_id:
+            vote.ap_id = ap_id
+    db.session.flush()
+    _apply(idea, member, previous, value)
+    return vote
+
+
+def current_comment_vote(comment: Comment, member: Member) -> CommentVote | None:
+    return db.session.scalars(select(CommentVote).where(CommentVote.comment_id == comment.id,
+                                                        CommentVote.member_id == member.id)
+                              .execution_options(populate_existing=True)).one_or_none()
+
+
+def write_comment_vote(comment: Comment, member: Member, vote: CommentVote | None,
+                       value: str | None) -> CommentVote | None:
+    """The same for a vote on a comment (up | down | None), moving the comment's counters."""
+    previous = vote.value if vote else None
+    if value is None:
+        if vote is not None:
+            db.session.delete(vote)
+        vote = None
+    elif vote is None:
+        vote = CommentVote(comment_id=comment.id, member_id=member.id, value=value)
+        db.session.add(vote)
+    else:
+        vote.value = value
+    db.session.flush()
+    change_comment_counts(comment, up=(value == "up") - (previous == "up"),
+                          down=(value == "down") - (previous == "down"))
+    return vote
+
+
 def cast_vote(member: Member, idea: Idea, value: str, *, ap_id: str | None = None) -> IdeaVote:
     """Support or oppose an idea; casting again changes the vote (the same value again changes nothing)."""
     if value not in IDEA_VOTE_VALUES:
@@ -54,17 +102,7 @@ def cast_vote(member: Member, idea: Idea, value: str, *, ap_id: str | None = Non
     previous = vote.value if vote else None
     if previous == value:
         return vote
-    now = utcnow()
-    if vote is None:
-        vote = IdeaVote(idea_id=idea.id, member_id=member.id, value=value, created_at=now, updated_at=now,
-                        ap_id=ap_id)
-        db.session.add(vote)
-    else:
-        vote.value, vote.updated_at = value, now
-        if ap_id:
-            vote.ap_id = ap_id
-    db.session.flush()
-    _apply(idea, member, previous, value)
+    vote = write_vote(idea, member, vote, value, ap_id=ap_id)
     publish("vote_cast", idea=idea, member=member, value=value, previous=previous)
     return vote
 
@@ -79,9 +117,7 @@ def withdraw_vote(member: Member, idea: Idea) -> None:
     if vote is None:
         return
     previous = vote.value
-    db.session.delete(vote)
-    db.session.flush()
-    _apply(idea, member, previous, None)
+    write_vote(idea, member, vote, None)
     publish("vote_withdrawn", idea=idea, member=member, previous=previous)
 
 
@@ -111,24 +147,12 @@ def _set_comment_vote(member: Member, comment: Comment, value: str | None, *, to
     if comment.is_deleted or comment.is_removed:
         raise Conflict(_("This comment was deleted or removed: it cannot receive votes."))
     ensure_not_moderated(comment.idea)
-    vote = db.session.scalars(select(CommentVote).where(CommentVote.comment_id == comment.id,
-                                                        CommentVote.member_id == member.id)
-                              .execution_options(populate_existing=True)).one_or_none()
+    vote = current_comment_vote(comment, member)
     previous = vote.value if vote else None
     if toggle and previous == value:
         value = None
     if previous == value:
         return vote
-    if value is None:
-        db.session.delete(vote)
-        vote = None
-    elif vote is None:
-        vote = CommentVote(comment_id=comment.id, member_id=member.id, value=value)
-        db.session.add(vote)
-    else:
-        vote.value = value
-    db.session.flush()
-    change_comment_counts(comment, up=(value == "up") - (previous == "up"),
-                          down=(value == "down") - (previous == "down"))
+    vote = write_comment_vote(comment, member, vote, value)
     publish("comment_vote_cast", comment=comment, member=member, value=value, previous=previous)
     return vote
