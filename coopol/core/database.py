@@ -28,9 +28,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _reading_only() -> bool:
-    if has_request_context() and (request.method in SAFE_METHODS or g.get("coopol_reading")):
-        return True
-    return False
+    return has_request_context() and (request.method in SAFE_METHODS or bool(g.get("coopol_reading")))
 
 
 @contextmanager

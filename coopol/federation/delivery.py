@@ -289,11 +289,6 @@ def deliver_batch(delivery_ids: list[int], pool: Executor | None = None) -> list
     return sorted(outcomes, key=lambda outcome: order.get(outcome.delivery_id, 0))
 
 
-def attempt_delivery(delivery_id: int) -> Outcome:
-    """One attempt at one (claimed) delivery."""
-    return deliver_batch([delivery_id])[0]
-
-
 def deliver_now(delivery_ids: list[int]) -> list[Outcome]:
     """Try the given deliveries once, right away (CLI commands); failures stay queued for the worker."""
     return deliver_batch(claim_due(len(delivery_ids), ids=delivery_ids))
