@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 
 from coopol.accounts import schemas, services
+from coopol.core.schemas import Blueprint
 from coopol.extensions import limiter
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Members, tokens and privacy")
@@ -90,6 +90,7 @@ def revoke_token(token_id: int):
 
 @blp.get("/me/export")
 @login_required
+@blp.alt_response(200, schema=schemas.ExportSchema, description="OK", success=True)
 def export():
     """Everything this instance stores about me, as JSON."""
     return services.export_member_data(current_user)
@@ -102,8 +103,3 @@ def erase():
     """Erase my personal data; my contributions stay, shown as by a deleted member."""
     services.erase_member(current_user)
 
-
-@blp.get("/members/<handle>")
-@blp.response(200, schemas.MemberPublicSchema)
-def member(handle: str):
-    return services.member_view(services.get_member_by_handle(handle))

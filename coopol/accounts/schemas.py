@@ -1,4 +1,4 @@
-from marshmallow import fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from coopol.core.schemas import DumpSchema, LoadSchema
 
@@ -56,3 +56,17 @@ class NewTokenSchema(TokenSchema):
 
 class TokenCreateSchema(LoadSchema):
     name = fields.String(load_default="", validate=validate.Length(max=100))
+
+
+class ExportSchema(Schema):
+    """The shape of `GET /me/export`, for the document only: the answer is the export as built, with one
+    more key per module that stores data about members (reports, appeals, notifications, ...)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    exported_at = fields.String(metadata={"description": "ISO datetime"})
+    instance = fields.String(metadata={"description": "this instance's URL"})
+    account = fields.Dict(metadata={"description": "handle, display_name, bio, email, role, status, ..."})
+    api_tokens = fields.List(fields.Dict())
+    invitations = fields.Dict()

@@ -283,6 +283,17 @@ def get_member_by_handle(handle: str) -> Member:
     return member
 
 
+def find_member_by_reference(reference: str) -> Member | None:
+    """The member a person names: `alice` (or `@alice`, or `alice@` this instance's host) here,
+    `alice@ally.example` for a member of another instance known here. Erased members are nobody."""
+    handle = (reference or "").strip().lstrip("@").lower()
+    own_host = "@" + current_app.config["SERVER_HOST"].lower()
+    if handle.endswith(own_host):
+        handle = handle[:-len(own_host)]
+    member = db.session.scalar(select(Member).where(Member.handle == handle)) if handle else None
+    return None if member is None or member.is_erased else member
+
+
 def member_view(member: Member) -> dict[str, Any]:
     """What anyone may see of a member (never the e-mail address)."""
     return {

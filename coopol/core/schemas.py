@@ -1,13 +1,162 @@
-"""Base marshmallow schemas. Load schemas reject unknown fields; dump schemas list explicit fields."""
+"""Base marshmallow schemas. Load schemas reject unknown fields; dump schemas list explicit fields.
 
-from datetime import datetime
+Every number and date the API takes goes through the field types here (`BoundedInteger`, `Id`,
+`QueryInteger`, `Moment`), and every JSON body through `Parser`: one place that decides
+what a number or a date may be, so no route can forget to bound one (an unbounded integer overflows
+the database driver, a fullwidth digit is silently read as an ASCII one).
+"""
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import flask_smorest
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 from marshmallow import missing as marshmallow_missing
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser
 
-from coopol.core.web import UNSTORABLE_TEXT
+from coopol.core.web import MAX_DATABASE_ID, UNSTORABLE_TEXT
+
+# An id is what an id column holds on every database: a 32-bit integer on PostgreSQL (SQLAlchemy
+# binds the parameter as ::INTEGER, so even a lookup of 2^31 overflows there), a 64-bit one on SQLite.
+MAX_ID = MAX_DATABASE_ID
+# The longest integer literal a JSON body may carry as a number: longer ones are kept as text (and then
+# refused by the field that expected a number), so that Python's int() and its 4,300-digit limit never
+# see them.
+MAX_INTEGER_DIGITS = 20
+ASCII_INTEGER = re.compile(rf"-?[0-9]{{1,{MAX_INTEGER_DIGITS}}}")
+# Dates the API accepts: far enough for any suspension or event, near enough that adding a day, a time
+# zone or a duration never leaves the calendar (datetime.max is 9999-12-31).
+EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=UTC)
+ISO_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?", re.ASCII)
+
+
+class OversizedNumber:
+    """A JSON number too long to be any field's value (every field refuses it as the wrong type)."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text)
+
+    def __repr__(self) -> str:
+        return f"<a {self.digits}-digit number>"
+
+
+def _parse_json_int(text: str) -> int | OversizedNumber:
+    return int(text) if len(text.lstrip("-")) <= MAX_INTEGER_DIGITS else OversizedNumber(text)
+
+
+def load_json(data: str | bytes) -> Any:
+    """`json.loads` that cannot fail on a huge integer (it becomes an `OversizedNumber`)."""
+    return json.loads(data, parse_int=_parse_json_int)
+
+
+class Parser(FlaskParser):
+    """webargs' parser with our JSON loader: an invalid body is a 400 with the error shape, never a
+    ValueError (a 4,301-digit integer) or a RecursionError (deep nesting) escaping as a 500."""
+
+    def _raw_load_json(self, req):
+        if not webargs_core.is_json(req.mimetype):
+            return marshmallow_missing
+        try:
+            return load_json(req.get_data(cache=True))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise
+        except (ValueError, RecursionError):
+            raise json.JSONDecodeError("Invalid JSON body.", doc="(body)", pos=0) from None
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint parsing arguments with `Parser`."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
+class BoundedInteger(fields.Integer):
+    """An integer between `minimum` and `maximum`: a JSON integer (not a boolean, not a float, not
+    text), or, with `strings=True` (query parameters, which are text), ASCII digits only. Fullwidth or
+    Arabic-Indic digits are not read as numbers."""
+
+    default_error_messages = {"invalid": "Not a valid integer."}
+
+    def __init__(self, *, minimum: int = 0, maximum: int = MAX_ID, strings: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", [])
+        if not isinstance(kwargs["validate"], list):
+            kwargs["validate"] = [kwargs["validate"]]
+        kwargs["validate"] = [validate.Range(min=minimum, max=maximum), *kwargs["validate"]]
+        super().__init__(strict=True, **kwargs)
+        self.strings = strings
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str) and self.strings:
+            if not ASCII_INTEGER.fullmatch(value):
+                raise self.make_error("invalid")
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
+class Id(BoundedInteger):
+    """A row's id: 1 to MAX_ID."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(minimum=1, maximum=MAX_ID, **kwargs)
+
+
+class QueryInteger(BoundedInteger):
+    """An integer query parameter (ASCII digits)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strings=True, **kwargs)
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id written as text (a form field, a numeric cursor): ASCII digits from 1 to MAX_ID, else None."""
+    if not text or not ASCII_INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def parse_moment(value: Any) -> datetime:
+    """`2030-01-31`, `2030-01-31T12:00` or an ISO datetime with offset, naive meaning UTC, between
+    EARLIEST_MOMENT and LATEST_MOMENT; a ValueError with the reason otherwise."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and ISO_MOMENT.fullmatch(value.strip()):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.") from None
+    else:
+        raise ValueError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.")
+    try:
+        moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        moment + timedelta(days=1)
+    except OverflowError:
+        moment = LATEST_MOMENT + timedelta(days=1) if parsed.year > 5000 else EARLIEST_MOMENT - timedelta(days=1)
+    if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+        raise ValueError(f"Choose a date between {EARLIEST_MOMENT:%Y-%m-%d} and {LATEST_MOMENT:%Y-%m-%d}.")
+    return moment
+
+
+class Moment(fields.DateTime):
+    """A date or datetime in the API's bounds (see `parse_moment`), as an aware UTC datetime."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise ValidationError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.")
+        try:
+            return parse_moment(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 def _contains_unstorable_text(value: Any) -> bool:
@@ -131,8 +280,8 @@ def _compile_field(field: fields.Field):
 
 
 class CursorQuerySchema(LoadSchema):
-    cursor = fields.String(load_default=None)
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=1000))
+    limit = QueryInteger(load_default=20, minimum=1, maximum=100)
 
 
 class ErrorSchema(Schema):

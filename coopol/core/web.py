@@ -23,6 +23,7 @@ CSP = (
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # NUL and lone surrogates cannot be stored (PostgreSQL refuses them) and never belong in text.
 UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+# Ids are 32-bit integer columns on PostgreSQL (SQLAlchemy binds them as ::INTEGER): the largest id.
 MAX_DATABASE_ID = 2**31 - 1
 
 
@@ -44,11 +45,29 @@ def init_security_headers(app: Flask) -> None:
         return response
 
 
+def integers_up_to(limit: int) -> str:
+    """A regular expression matching exactly the ASCII integers 1..limit, without leading zeros."""
+    digits = str(limit)
+    options = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, digit in enumerate(digits):
+        lowest = 1 if i == 0 else 0
+        if int(digit) > lowest:
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{lowest}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "(?:" + "|".join(options) + ")"
+
+
 class IdConverter(IntegerConverter):
-    """`<int:id>` that only matches ids a database integer can hold: a larger number is a 404, not a
-    database overflow."""
+    """`<int:id>` matching only ids a database integer holds, in ASCII digits. The regular expression
+    itself says so: `/ideas/１` (a fullwidth digit, which Werkzeug's `\\d+` matches and `int()` reads as
+    1) and `/ideas/2147483648` are no match, so a 404 for every method (a converter refusing a value
+    that its regular expression matched makes Werkzeug answer 405 to the other methods of the path)."""
+
+    regex = integers_up_to(MAX_DATABASE_ID)
 
     def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_DATABASE_ID)
         super().__init__(map, *args, **kwargs)
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
+from sqlalchemy import func, select
 
+from coopol.accounts.models import Member
+from coopol.accounts.services import find_member_by_reference, member_view
 from coopol.core.cache import public_cache
+from coopol.core.errors import NotFound
+from coopol.core.schemas import Blueprint
+from coopol.extensions import db
 from coopol.ideas import presenters, queries, schemas, services
+from coopol.ideas.models import Idea, IdeaState
 from coopol.ideas.stats import participation_stats
 
 blp = Blueprint("ideas_api", __name__, url_prefix="/api/v1", description="Ideas, debate and votes")
@@ -214,6 +221,25 @@ def withdraw_comment_vote(comment_id: int):
     comment = services.get_comment(comment_id, _viewer())
     services.withdraw_comment_vote(_viewer(), comment)
     return presenters.comment_views([comment], _viewer())[0]
+
+
+@blp.get("/members/<handle>")
+@blp.response(200, schemas.MemberProfileSchema)
+@_errors(404)
+def member_profile(handle: str):
+    """A member's public profile: `alice` here, `alice@ally.example` for a member of an ally known here."""
+    member = _public_member(handle)
+    ideas = db.session.scalar(select(func.count(Idea.id)).where(
+        Idea.author_id == member.id, Idea.state != IdeaState.DRAFT, Idea.removed_at.is_(None),
+        Idea.hidden_at.is_(None))) or 0
+    return {**member_view(member), "follower_count": 0, "following_count": 0, "idea_count": ideas}
+
+
+def _public_member(handle: str) -> Member:
+    member = find_member_by_reference(handle)
+    if member is None:
+        raise NotFound(_("No member '%(handle)s'.", handle=handle))
+    return member
 
 
 @blp.get("/stats")

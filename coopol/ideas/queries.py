@@ -16,6 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from coopol.accounts.models import Member
 from coopol.core.errors import ValidationFailed
+from coopol.core.schemas import MAX_ID
 from coopol.extensions import db
 from coopol.ideas.guards import is_moderator
 from coopol.ideas.models import Idea, IdeaState, IdeaTag, Tag
@@ -98,7 +99,7 @@ def _decode(cursor: str, sort: str, kinds: list[str]) -> list:
         try:
             if kind == "datetime":
                 values.append(datetime.fromisoformat(value))
-            elif kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+            elif kind == "int" and isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID:
                 values.append(value)
             elif kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
                 values.append(float(value))

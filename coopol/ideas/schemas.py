@@ -3,7 +3,8 @@ validation.py so the web forms and federation share them. Dump schemas list ever
 
 from marshmallow import fields, validate
 
-from coopol.core.schemas import CursorQuerySchema, DumpSchema, LoadSchema
+from coopol.accounts.schemas import MemberPublicSchema
+from coopol.core.schemas import CursorQuerySchema, DumpSchema, Id, LoadSchema, QueryInteger
 from coopol.ideas.models import (
     ANSWER_STATES,
     COMMENT_VOTE_VALUES,
@@ -21,7 +22,8 @@ class IdeaCreateSchema(LoadSchema):
     tags = fields.List(fields.String(), load_default=list)
     scope = fields.String(load_default=None, allow_none=True,
                           metadata={"description": "a code of the instance's territorial hierarchy"})
-    language = fields.String(load_default=None, allow_none=True)
+    language = fields.String(load_default=None, allow_none=True,
+                             metadata={"description": "one of the instance's languages (default: its own)"})
     publish = fields.Boolean(load_default=True, metadata={"description": "false keeps it as a private draft"})
 
 
@@ -57,7 +59,7 @@ class CommentVoteSchema(LoadSchema):
 class CommentCreateSchema(LoadSchema):
     body = fields.String(required=True, metadata={"description": "Markdown, at most 10,000 characters"})
     stance = fields.String(load_default="neutral", validate=validate.OneOf(STANCES))
-    parent_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    parent_id = Id(load_default=None, allow_none=True, metadata={"description": "the comment answered"})
 
 
 class CommentUpdateSchema(LoadSchema):
@@ -72,14 +74,14 @@ class IdeaListQuerySchema(CursorQuerySchema):
     tag = fields.String(load_default=None)
     scope = fields.String(load_default=None, metadata={"description": "includes the scopes below it"})
     state = fields.String(load_default=None, validate=validate.OneOf([s.value for s in IdeaState]))
-    language = fields.String(load_default=None)
+    language = fields.String(load_default=None, validate=validate.Length(max=35))
     origin = fields.String(load_default=None, metadata={"description": "an instance's host, or 'local'"})
     author = fields.String(load_default=None, metadata={"description": "an author's handle"})
 
 
 class CommentListQuerySchema(CursorQuerySchema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100),
-                           metadata={"description": "top-level comments per page (with all their replies)"})
+    limit = QueryInteger(load_default=50, minimum=1, maximum=100,
+                         metadata={"description": "top-level comments per page (with all their replies)"})
 
 
 class PersonSchema(DumpSchema):
@@ -210,3 +212,11 @@ class StatsSchema(DumpSchema):
     comments = fields.Nested(InstanceCountsSchema)
     votes = fields.Nested(InstanceCountsSchema)
     over_time = fields.List(fields.Nested(PeriodSchema))
+
+
+class MemberProfileSchema(MemberPublicSchema):
+    """A member's public profile (never the e-mail address)."""
+
+    follower_count = fields.Integer(metadata={"description": "0 until members can follow each other"})
+    following_count = fields.Integer(metadata={"description": "0 until members can follow each other"})
+    idea_count = fields.Integer(metadata={"description": "ideas they published that anyone may see"})

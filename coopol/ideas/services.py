@@ -71,7 +71,7 @@ def create_idea(author: Member, *, title: str, body: str, tags=None, scope: str 
     body = clean_body(body, errors)
     tag_names = clean_tags(tags, errors)
     scope = clean_scope(scope, errors) if origin_host is None else ((scope or "").strip()[:64] or None)
-    language = clean_language(language, errors)
+    language = clean_language(language, errors, local=origin_host is None)
     errors.raise_if_any()
 
     now = utcnow()
@@ -160,7 +160,7 @@ def update_idea(actor: Member, idea: Idea, **changes) -> Idea:
     if "scope" in changes:
         new["scope"] = clean_scope(changes["scope"], errors)
     if changes.get("language") is not None:
-        new["language"] = clean_language(changes["language"], errors)
+        new["language"] = clean_language(changes["language"], errors, local=idea.is_local)
     new_tags = clean_tags(changes["tags"], errors) if changes.get("tags") is not None else None
     errors.raise_if_any()
 

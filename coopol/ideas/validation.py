@@ -96,9 +96,14 @@ def clean_scope(value: str | None, errors: Errors) -> str | None:
     return code
 
 
-def clean_language(value: str | None, errors: Errors) -> str:
+def clean_language(value: str | None, errors: Errors, *, local: bool = True) -> str:
+    """A local idea is written in one of the instance's languages (config key `languages`); an ally's
+    copy keeps the code its origin gave, if it looks like one."""
     language = (value or "").strip() or current_app.config["LANGUAGE"]
-    if not LANGUAGE_RE.match(language):
+    if local and language not in current_app.config["LANGUAGES"]:
+        errors.add("language", _("Choose one of this instance's languages: %(choices)s.",
+                                 choices=", ".join(current_app.config["LANGUAGES"])))
+    elif not LANGUAGE_RE.match(language):
         errors.add("language", _("Use a language code such as 'en' or 'fr'."))
     return language
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_login import current_user, login_required
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from coopol.accounts.auth import require_member, require_moderator
-from coopol.core.errors import AuthenticationFailed, NotFound
+from coopol.core.errors import AuthenticationFailed, NotFound, ValidationFailed
+from coopol.core.schemas import Blueprint
 from coopol.extensions import db
 from coopol.moderation import notifications, schemas, services, targets
 from coopol.moderation.models import ModlogEntry, Report, ReportStatus
@@ -135,5 +135,12 @@ def list_notifications(args):
 @blp.arguments(schemas.MarkReadSchema)
 @blp.response(200, schemas.MarkedSchema)
 def mark_read(data):
-    """Mark one notification, or all of them, read."""
-    return {"marked": notifications.mark_read(require_member(), data["id"])}
+    """Mark one notification (`id`), several (`ids`) or all of them (`all`, or an empty body) read."""
+    member = require_member()
+    chosen = [name for name in ("id", "ids", "all") if data[name] not in (None, False)]
+    if len(chosen) > 1:
+        raise ValidationFailed.field(chosen[-1], "Send one of id, ids or all.")
+    if data["all"] is False and not chosen:
+        raise ValidationFailed.field("all", "Send one of id, ids or all: true.")
+    which = data["id"] if data["id"] is not None else data["ids"]
+    return {"marked": notifications.mark_read(member, which)}

@@ -8,6 +8,7 @@ With `NOTIFY_BY_EMAIL = true`, messages go to `MAIL_SERVER:MAIL_PORT` (from `MAI
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterable
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from coopol.accounts.models import Member
 from coopol.core.errors import NotFound
+from coopol.core.schemas import parse_id
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.moderation.models import Notification
@@ -39,8 +41,8 @@ def notify(member: Member | None, kind: str, message: str, *, link: str | None =
 def list_notifications(member: Member, *, cursor: str | None = None, limit: int = 20
                        ) -> tuple[list[Notification], str | None]:
     query = select(Notification).where(Notification.member_id == member.id)
-    if cursor and cursor.isdigit():
-        query = query.where(Notification.id < int(cursor))
+    if parse_id(cursor) is not None:
+        query = query.where(Notification.id < parse_id(cursor))
     rows = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
@@ -51,15 +53,17 @@ def unread_count(member: Member) -> int:
         Notification.member_id == member.id, Notification.read_at.is_(None))) or 0
 
 
-def mark_read(member: Member, notification_id: int | None = None) -> int:
-    """Mark one notification (or, without an id, all of them) read; returns how many changed."""
+def mark_read(member: Member, notification_ids: int | Iterable[int] | None = None) -> int:
+    """Mark one notification, several (an iterable of ids) or, with None, all of them read; returns how
+    many changed. An id that is not one of the member's notifications is a 404, and nothing changes."""
     query = update(Notification).where(Notification.member_id == member.id, Notification.read_at.is_(None))
-    if notification_id is not None:
-        exists = db.session.scalar(select(Notification.id).where(
-            Notification.id == notification_id, Notification.member_id == member.id))
-        if exists is None:
+    if notification_ids is not None:
+        wanted = {notification_ids} if isinstance(notification_ids, int) else set(notification_ids)
+        found = set(db.session.scalars(select(Notification.id).where(
+            Notification.id.in_(wanted), Notification.member_id == member.id))) if wanted else set()
+        if found != wanted:
             raise NotFound("No such notification.")
-        query = query.where(Notification.id == notification_id)
+        query = query.where(Notification.id.in_(wanted))
     result = db.session.execute(query.values(read_at=utcnow()))
     return result.rowcount or 0
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from coopol.accounts.auth import require_moderator
 from coopol.core.errors import Conflict, DomainError
+from coopol.core.schemas import parse_id
 from coopol.core.web import safe_redirect_target
 from coopol.extensions import db
 from coopol.moderation import notifications, services, targets
@@ -26,8 +27,7 @@ REASON_LABELS = {"spam": "Spam", "offensive": "Offensive", "off_topic": "Off top
 
 
 def _form_int(name: str) -> int | None:
-    value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.form.get(name, ""))
 
 
 def _failed(error: DomainError) -> None:
@@ -186,7 +186,9 @@ def notifications_page():
 @login_required
 def mark_read():
     try:
-        notifications.mark_read(current_user, _form_int("id"))
+        # No id marks them all; an id that is no id (fullwidth digits, too large) marks none.
+        wanted = request.form.get("id")
+        notifications.mark_read(current_user, (parse_id(wanted) or 0) if wanted else None)
     except DomainError as error:
         _failed(error)
         return redirect(url_for("moderation.notifications_page"))

@@ -1,19 +1,44 @@
 """Load schemas check shapes only (allowed values are checked by the services, with clear messages);
 dump schemas list what each audience may see."""
 
-from marshmallow import fields, validate
+import re
+from typing import Any
 
-from coopol.core.schemas import CursorQuerySchema, DumpSchema, LoadSchema
+from marshmallow import ValidationError, fields, validate
+
+from coopol.core.schemas import MAX_ID, CursorQuerySchema, DumpSchema, Id, LoadSchema, Moment
 from coopol.moderation.models import ActionKind, ReportReason, TargetType
 
 TARGET_TYPES = [t.value for t in TargetType]
 REASONS = [r.value for r in ReportReason]
 ACTIONS = [a.value for a in ActionKind] + ["feature", "unfeature"]
+# A member named by handle: `alice` here, `alice@ally.example` for a member of another instance.
+MEMBER_REFERENCE = re.compile(r"@?[A-Za-z0-9_]{1,64}(@[A-Za-z0-9.:-]{1,255})?")
+
+
+class TargetId(fields.Field):
+    """What a report or an action is about: an idea's or a comment's id (an `Id`), or a member's
+    handle (`handle` or `handle@host`; a member's integer id works too)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).update(
+            description="an idea's or comment's id; a member's handle (`alice`, `alice@ally.example`)",
+            oneOf=[{"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                   {"type": "string", "pattern": f"^{MEMBER_REFERENCE.pattern}$", "maxLength": 320}])
+        super().__init__(**kwargs)
+        self._id = Id()
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | str:
+        if isinstance(value, str):
+            if len(value) > 320 or not MEMBER_REFERENCE.fullmatch(value):
+                raise ValidationError("Use an id, or a member's handle such as alice or alice@ally.example.")
+            return value.lstrip("@").lower()
+        return self._id.deserialize(value)
 
 
 class ReportCreateSchema(LoadSchema):
     target_type = fields.String(required=True, validate=validate.OneOf(TARGET_TYPES))
-    target_id = fields.Integer(required=True, strict=True)
+    target_id = TargetId(required=True)
     reason = fields.String(required=True, validate=validate.OneOf(REASONS))
     text = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -41,10 +66,10 @@ class ActionCreateSchema(LoadSchema):
     action = fields.String(required=True, validate=validate.OneOf(ACTIONS),
                            metadata={"description": "`feature` is an alias of `pin`"})
     target_type = fields.String(required=True, validate=validate.OneOf(TARGET_TYPES))
-    target_id = fields.Integer(required=True, strict=True)
+    target_id = TargetId(required=True)
     reason = fields.String(required=True, metadata={"description": "required; a ban needs 15 characters"})
-    until = fields.String(load_default=None, allow_none=True,
-                          metadata={"description": "end of a suspension: 2030-01-31 or an ISO datetime"})
+    until = Moment(load_default=None, allow_none=True, metadata={
+        "description": "end of a suspension: 2030-01-31 or an ISO datetime (naive means UTC), before 9000"})
     state = fields.String(load_default=None, allow_none=True,
                           metadata={"description": "`answer` only: evaluating, accepted or rejected"})
     answer = fields.String(load_default=None, allow_none=True,
@@ -174,8 +199,11 @@ class NotificationListSchema(DumpSchema):
 
 
 class MarkReadSchema(LoadSchema):
-    id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                        metadata={"description": "one notification; all of them when omitted"})
+    id = Id(load_default=None, allow_none=True, metadata={"description": "one notification"})
+    ids = fields.List(Id(), load_default=None, allow_none=True, validate=validate.Length(max=100),
+                      metadata={"description": "several notifications"})
+    all = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "all of them (also what an empty body means)"})
 
 
 class MarkedSchema(DumpSchema):

@@ -14,7 +14,7 @@ Events (federation subscribes): `report_filed(report, target)`, `content_hidden`
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
@@ -25,6 +25,7 @@ from coopol.accounts.passwords import verify_password
 from coopol.accounts.services import end_all_sessions, find_member_by_login
 from coopol.core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
 from coopol.core.events import publish
+from coopol.core.schemas import parse_id, parse_moment
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.moderation import targets
@@ -108,19 +109,14 @@ def _clean_text(value: str | None, field: str, *, required: bool, maximum: int =
 
 
 def parse_until(value: str | datetime | date | None) -> datetime | None:
-    """`2030-01-31`, `2030-01-31T12:00`, or an ISO datetime with offset; naive means UTC."""
+    """`2030-01-31`, `2030-01-31T12:00`, or an ISO datetime with offset; naive means UTC. Bounded by
+    `coopol.core.schemas.parse_moment` (a year 9999 or 10000 is a 422 naming `until`, not an overflow)."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationFailed.field("until", "Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        raise ValidationFailed.field("until", str(exc)) from None
 
 
 def _require_moderator(member: Member) -> None:
@@ -166,7 +162,7 @@ def appeal_path(action: ModerationAction) -> str:
 
 # --- reports -------------------------------------------------------------------------------------------
 
-def file_report(reporter: Member, target_type: str, target_id: int, reason: str, text: str = "") -> Report:
+def file_report(reporter: Member, target_type: str, target_id: int | str, reason: str, text: str = "") -> Report:
     if reporter.is_restricted() or reporter.is_erased:
         raise PermissionDenied("Your account cannot report while it is suspended or banned.")
     targets.check_target_type(target_type)
@@ -174,6 +170,7 @@ def file_report(reporter: Member, target_type: str, target_id: int, reason: str,
         raise ValidationFailed.field("reason", f"Use one of: {', '.join(REASONS)}.")
     text = _clean_text(text, "text", required=False)
     target = targets.load_target(target_type, target_id)
+    target_id = target.id
     if not targets.visible_to(target_type, target, reporter):
         raise NotFound(f"No {target_type} with id {target_id}.")
     author = targets.author_of(target_type, target)
@@ -222,7 +219,7 @@ def get_report(report_id: int) -> Report:
 
 # --- actions -------------------------------------------------------------------------------------------
 
-def take_action(moderator: Member, action: str, target_type: str, target_id: int, reason: str, *,
+def take_action(moderator: Member, action: str, target_type: str, target_id: int | str, reason: str, *,
                 until: str | datetime | None = None, state: str | None = None,
                 answer: str | None = None) -> ModerationAction:
     """Apply one moderation action with its (required) reason."""
@@ -524,8 +521,8 @@ def moderation_queue(moderator: Member, *, cursor: str | None = None, limit: int
     query = (select(Report.target_type, Report.target_id, first)
              .where(Report.status == ReportStatus.OPEN)
              .group_by(Report.target_type, Report.target_id))
-    if cursor and cursor.isdigit():
-        query = query.having(func.min(Report.id) > int(cursor))
+    if parse_id(cursor) is not None:
+        query = query.having(func.min(Report.id) > parse_id(cursor))
     rows = db.session.execute(query.order_by(first).limit(limit + 1)).all()
     next_cursor = str(rows[limit - 1].first_report_id) if len(rows) > limit else None
     groups = []
@@ -555,8 +552,8 @@ def report_view(report: Report, *, for_moderator: bool = False) -> dict[str, Any
 
 def list_modlog(*, cursor: str | None = None, limit: int = 20) -> tuple[list[dict[str, Any]], str | None]:
     query = select(ModlogEntry)
-    if cursor and cursor.isdigit():
-        query = query.where(ModlogEntry.id < int(cursor))
+    if parse_id(cursor) is not None:
+        query = query.where(ModlogEntry.id < parse_id(cursor))
     rows = list(db.session.scalars(query.order_by(ModlogEntry.id.desc()).limit(limit + 1)))
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return [modlog_view(entry) for entry in rows[:limit]], next_cursor

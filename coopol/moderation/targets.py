@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from coopol.accounts.models import Member
+from coopol.accounts.services import find_member_by_reference
 from coopol.core.errors import NotFound, ValidationFailed
+from coopol.core.schemas import MAX_ID
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.ideas.models import Comment, Idea, IdeaVote
@@ -29,9 +31,18 @@ def check_target_type(target_type: str) -> str:
     return target_type
 
 
-def load_target(target_type: str, target_id: int) -> Any:
+def load_target(target_type: str, target_id: int | str) -> Any:
+    """The idea or comment with that id, or the member with that handle (`alice`, `alice@ally.example`
+    for a remote member known here) or id. Anything else is a 422 or a 404, never a database error."""
     check_target_type(target_type)
-    target = db.session.get(_MODELS[target_type], target_id) if isinstance(target_id, int) else None
+    if isinstance(target_id, str) and target_type == TargetType.MEMBER:
+        target = find_member_by_reference(target_id)
+        if target is None:
+            raise NotFound(f"No member '{target_id}'.")
+        return target
+    if isinstance(target_id, bool) or not isinstance(target_id, int):
+        raise ValidationFailed.field("target_id", f"A {target_type} is named by its id, a number.")
+    target = db.session.get(_MODELS[target_type], target_id) if 1 <= target_id <= MAX_ID else None
     if target is None or (target_type == TargetType.IDEA and target.state == "draft"):
         raise NotFound(f"No {target_type} with id {target_id}.")
     return target

@@ -47,8 +47,8 @@ def test_public_member_json_and_profile_never_show_the_email(client, create_memb
 def test_the_openapi_document_keeps_email_out_of_the_public_member(client):
     spec = client.get("/api/openapi.json").json
 
-    public = spec["components"]["schemas"]["MemberPublic"]["properties"]
-    assert "email" not in public
+    public = spec["components"]["schemas"]["MemberProfile"]["properties"]
+    assert "email" not in public and "handle" in public
     assert "email" in spec["components"]["schemas"]["Me"]["properties"]
 
 
