@@ -112,3 +112,42 @@ def test_bad_list_parameters(client):
     assert client.get("/api/v1/ideas?limit=0").status_code == 422
     r = client.get("/api/v1/ideas?cursor=not-a-cursor")
     assert r.status_code == 422 and "cursor" in r.json["errors"]
+
+
+@pytest.mark.parametrize("language", ["xx", "it", "EN", "en-GB", "english", "١", "e\u0301n"])
+def test_an_idea_in_a_language_the_instance_does_not_have_is_refused(client, member, create_idea, count_rows,
+                                                                      language):
+    alice = member("alice")
+    idea_id = create_idea("alice")
+    before = count_rows()
+    r = client.post("/api/v1/ideas", json={"title": "Fine title", "body": "ok", "language": language}, headers=alice)
+    assert r.status_code == 422 and list(r.json["errors"]) == ["language"], r.json
+    r = client.patch(f"/api/v1/ideas/{idea_id}", json={"language": language}, headers=alice)
+    assert r.status_code == 422 and list(r.json["errors"]) == ["language"], r.json
+    assert count_rows() == before
+    assert client.get(f"/api/v1/ideas/{idea_id}").json["language"] == "en"
+
+
+def test_the_instances_own_languages_are_accepted(make_app, create_member):
+    app = make_app("polyglot", LANGUAGES=["en", "it"])
+    create_member("alice", target_app=app)
+    from coopol.accounts.services import create_token, get_member_by_handle
+    from coopol.core.uow import unit_of_work
+
+    with app.app_context(), unit_of_work():
+        _token, raw = create_token(get_member_by_handle("alice"), "t")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {raw}"}
+    r = client.post("/api/v1/ideas", json={"title": "Fine title", "body": "ok", "language": "it"}, headers=headers)
+    assert r.status_code == 201 and r.json["language"] == "it"
+    r = client.post("/api/v1/ideas", json={"title": "Fine title", "body": "ok", "language": "fr"}, headers=headers)
+    assert r.status_code == 422 and "language" in r.json["errors"]
+
+
+def test_an_idea_in_an_unknown_language_is_refused_on_the_page_too(client, member, auth, count_rows):
+    member("alice")
+    auth.login("alice")
+    before = count_rows()
+    r = client.post("/ideas/new", data={"title": "Fine title", "body": "ok", "language": "xx"})
+    assert r.status_code == 422
+    assert count_rows() == before
