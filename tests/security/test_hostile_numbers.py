@@ -292,3 +292,14 @@ def test_hostile_notification_ids_on_the_notifications_page(client, world, snaps
         assert client.post("/notifications/read", data={"id": value}).status_code in (302, 303)
     # An id that is not a number is no id: nothing is marked (not "all of them").
     assert snapshot()["read notifications"] == before["read notifications"]
+
+
+DEEP_BODIES = ["[" * 100_000 + "]" * 100_000, '{"body": "Hi", "parent_id": ' + "[" * 50_000 + "]" * 50_000 + "}"]
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES, ids=["deep list", "deep parent_id"])
+def test_a_body_nested_past_the_parsers_limit_is_a_400(client, world, snapshot, body):
+    before = snapshot()
+    response = _post_raw(client, f"/api/v1/ideas/{world['idea']}/comments", body, world["alice"])
+    assert response.status_code == 400 and response.get_json()["code"] == 400
+    assert snapshot() == before
