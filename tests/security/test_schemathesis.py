@@ -4,7 +4,7 @@ types, bodies).
 
 The slow tests run against a LIVE instance (`coopol init` and `coopol run` on 127.0.0.1, a free port;
 its own PostgreSQL database when COOPOL_TEST_DATABASE_URL is set, else SQLite). The fast one runs a
-few examples per operation in-process, over the WSGI app. A failure prints schemathesis' report with
+few examples per operation in-process, over the WSGI app, as a moderator. A failure prints schemathesis' report with
 the request that reproduces it (a curl command line).
 """
 
@@ -189,7 +189,10 @@ def wsgi_app(tmp_path_factory):
         from coopol.core.uow import unit_of_work
 
         with unit_of_work():
-            member = register_member("stmember", "stmember@example.org", PASSWORD, bypass_policy=True)
+            # A moderator, so the moderation services run too (the live tests use a plain member).
+            member = register_member("stmoderator", "stmoderator@example.org", PASSWORD, role="moderator",
+                                     bypass_policy=True)
+            register_member("stmember", "stmember@example.org", PASSWORD, bypass_policy=True)
             _token, raw = create_token(member, "schemathesis")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {raw}"}
@@ -208,7 +211,7 @@ wsgi_schema_lazy = schemathesis.pytest.from_fixture("wsgi_schema")
 
 @wsgi_schema_lazy.parametrize()
 @settings(max_examples=FAST_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-def test_in_process_api_as_a_member(case, wsgi_app):
+def test_in_process_api_as_a_moderator(case, wsgi_app):
     if _excluded(case, as_member=True):
         return
     case.call_and_validate(headers=wsgi_app["headers"], checks=CHECKS)
