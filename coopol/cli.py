@@ -16,11 +16,29 @@ from coopol.config import DEFAULTS
 
 class CoopolGroup(click.Group):
     """Gives every command a ScriptInfo that builds the app lazily, like `flask` does, and turns
-    configuration and database failures into the one-line error an admin can act on."""
+    configuration and database failures into the one-line error an admin can act on.
+
+    Feature packages add their commands to `app.cli` from their `register(app)`, as they add blueprints
+    (e.g. `coopol.federation`: `allies`, `worker`); a name this group does not know is looked up there, so the
+    CLI imports no feature package and none imports the CLI to register."""
 
     def make_context(self, info_name, args, parent=None, **extra):
         extra.setdefault("obj", ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False))
         return super().make_context(info_name, args, parent=parent, **extra)
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None:  # the app's (raises a ConfigError on a bad config: `invoke` says so in one line)
+            command = ctx.ensure_object(ScriptInfo).load_app().cli.get_command(ctx, name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        try:
+            names |= set(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
+        except Exception:  # noqa: BLE001 - help still lists the built-in commands when the app cannot load
+            pass
+        return sorted(names)
 
     def invoke(self, ctx: click.Context):
         from sqlalchemy.exc import DBAPIError, NoSuchModuleError
@@ -365,19 +383,10 @@ def invites_create(days: int) -> None:
     click.echo(_unit(create_invitation, None, valid_days=days))
 
 
-def register_command(command: click.Command) -> None:
-    """Feature packages (federation, demo) add their commands here."""
-    cli.add_command(command)
-
-
 def main() -> None:
-    # Feature packages add their commands when imported; the CLI may import federation, domain code may not.
-    from coopol.demo import demo
+    from coopol.demo import demo  # needs no instance, so it is not one of the app's commands
 
     cli.add_command(demo)
-    import coopol.federation.cli  # noqa: F401
-    import coopol.federation.content.cli  # noqa: F401
-
     cli(prog_name="coopol")
 
 

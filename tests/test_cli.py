@@ -66,6 +66,30 @@ def test_help_lists_the_commands():
     assert "--instance DIR" in result.stdout
 
 
+def test_the_cli_imports_no_feature_package_and_none_imports_it_to_register():
+    """Feature packages add their commands from `register(app)`, like blueprints: no import cycle."""
+    probe = ("import sys, importlib; importlib.import_module(sys.argv[1]); "
+             "print(sorted(m for m in sys.modules if m in ('coopol.cli', 'coopol.demo', 'coopol.federation.cli', "
+             "'coopol.federation.content.cli')))")
+
+    def loaded_with(module: str) -> str:
+        return subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, check=True,
+                              env=clean_environment(PYTHONPATH=os.environ.get("PYTHONPATH", ""))).stdout.strip()
+
+    assert loaded_with("coopol.cli") == "['coopol.cli']"
+    assert loaded_with("coopol.federation.cli") == "['coopol.federation.cli']"
+    assert loaded_with("coopol.federation.content.cli") == "['coopol.federation.cli', 'coopol.federation.content.cli']"
+
+
+def test_a_feature_packages_command_with_a_bad_setting_is_one_line(tmp_path):
+    result = coopol("--instance", str(tmp_path), "allies", "list",
+                    env=clean_environment(COOPOL_REGISTRATION="invite-only"))
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Configuration: ") and "registration must be one of" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 def test_subcommand_help():
     assert "create" in coopol("users", "--help").stdout
     assert "--port" in coopol("run", "--help").stdout
