@@ -16,11 +16,29 @@ from coopol.config import DEFAULTS
 
 class CoopolGroup(click.Group):
     """Gives every command a ScriptInfo that builds the app lazily, like `flask` does, and turns
-    configuration and database failures into the one-line error an admin can act on."""
+    configuration and database failures into the one-line error an admin can act on.
+
+    Feature packages add their commands to `app.cli` from their `register(app)`, as they add blueprints
+    (e.g. `coopol.federation`: `allies`, `worker`); a name this group does not know is looked up there, so the
+    CLI imports no feature package and none imports the CLI to register."""
 
     def make_context(self, info_name, args, parent=None, **extra):
         extra.setdefault("obj", ScriptInfo(create_app=create_app, set_debug_flag=False, load_dotenv_defaults=False))
         return super().make_context(info_name, args, parent=parent, **extra)
+
+    def get_command(self, ctx: click.Context, name: str):
+        command = super().get_command(ctx, name)
+        if command is None:  # the app's (raises a ConfigError on a bad config: `invoke` says so in one line)
+            command = ctx.ensure_object(ScriptInfo).load_app().cli.get_command(ctx, name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        try:
+            names |= set(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
+        except Exception:  # noqa: BLE001 - help still lists the built-in commands when the app cannot load
+            pass
+        return sorted(names)
 
     def invoke(self, ctx: click.Context):
         from sqlalchemy.exc import DBAPIError, NoSuchModuleError
@@ -92,7 +110,7 @@ def describe_error(error) -> str:
 def upgrade_database() -> None:
     from flask_migrate import upgrade
 
-    upgrade(revision="heads")
+    upgrade(revision="heads")  # in the current app context (coopol.provision.upgrade_database makes one)
 
 
 def _check_sqlite_folder() -> None:
@@ -111,10 +129,18 @@ def _check_sqlite_folder() -> None:
 @click.option("--language", default="en", show_default=True, type=click.Choice(DEFAULTS["LANGUAGES"]),
               help="Default language.")
 @click.option("--description", default="", help="One sentence shown on the home page.")
-def init(name: str, url: str, language: str, description: str) -> None:
-    """Create (or complete) an instance folder: config, database, keys. Safe to run again."""
-    from coopol.config import ConfigError, check_base_url, read_or_create_secret, write_instance_config
-    from coopol.federation.keys import ensure_instance_keypair
+@click.option("--admin", "admin_handle", metavar="HANDLE",
+              help="The first administrator's handle (created once; ignored when an administrator exists).")
+@click.option("--email", help="The first administrator's e-mail address (with --admin).")
+@click.option("--password", envvar="COOPOL_PASSWORD",
+              help="The first administrator's password (asked twice, hidden, when not given; COOPOL_PASSWORD "
+                   "keeps it out of the shell history).")
+def init(name: str, url: str, language: str, description: str, admin_handle: str | None, email: str | None,
+         password: str | None) -> None:
+    """Create (or complete) an instance folder: config, database, keys, first administrator. Safe to run
+    again."""
+    from coopol.config import ConfigError, check_base_url
+    from coopol.provision import find_admins, prepare_instance_folder
 
     try:
         url = check_base_url(url)
@@ -122,25 +148,76 @@ def init(name: str, url: str, language: str, description: str) -> None:
         fail(str(error))
     if not name.strip():
         fail("--name must not be empty.")
+    if (email or password) and not admin_handle:
+        fail("--email and --password name the first administrator: give --admin HANDLE too.")
+    if admin_handle and not email:
+        fail("--admin needs --email (the administrator's e-mail address).")
     instance_path = Path(os.environ.get("COOPOL_INSTANCE") or "instance").resolve()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    os.chmod(instance_path, 0o700)
     wanted = {"name": name.strip(), "url": url, "language": language, "description": description,
               "registration": "open"}
-    config_file = write_instance_config(instance_path, wanted)
-    read_or_create_secret(instance_path)
-    key_path, created = ensure_instance_keypair(instance_path)
+    folder = prepare_instance_folder(instance_path, wanted)
     app = create_app()
     with app.app_context():
         upgrade_database()
+        from coopol.core.uow import unit_of_work
+
+        with unit_of_work():  # ends its transaction (and SQLite's write queue) before `_unit` below
+            admins = find_admins()
+        admin_line = None
+        if admins:
+            admin_line = (f"  admin:    {', '.join(admins)} (exists; nothing changed"
+                          + (f", '{admin_handle}' not created" if admin_handle and admin_handle not in admins else "")
+                          + ")")
+        elif admin_handle:
+            from coopol.accounts.services import register_member
+
+            if password is None:
+                password = click.prompt(f"Password for {admin_handle}", hide_input=True, confirmation_prompt=True,
+                                        err=True)
+            member = _unit(register_member, admin_handle, email, password, role="admin", bypass_policy=True)
+            admins = [member.handle]
+            admin_line = f"  admin:    {member.handle} (created)"
     for key in ("name", "url", "language"):
         if app.config[key.upper()] != wanted[key]:
-            click.echo(f"Note: {key} stays {app.config[key.upper()]!r} (set in {config_file.name} or the "
+            click.echo(f"Note: {key} stays {app.config[key.upper()]!r} (set in {folder.config_file.name} or the "
                        f"environment; edit it there to change it).", err=True)
     click.echo(f"Instance ready in {instance_path}")
-    click.echo(f"  config:   {config_file}")
+    click.echo(f"  config:   {folder.config_file}")
     click.echo(f"  database: {_safe_database_url(app.config['SQLALCHEMY_DATABASE_URI'])}")
-    click.echo(f"  key:      {key_path} ({'created' if created else 'kept'})")
+    click.echo(f"  key:      {folder.key_path} ({'created' if folder.key_created else 'kept'})")
+    if admin_line:
+        click.echo(admin_line)
+    for line in next_steps(instance_path, app.config["URL"], admins):
+        click.echo(line)
+
+
+def next_steps(instance_path: Path, url: str, admins: list[str]) -> list[str]:
+    """What an admin does after `init`: serve, open, log in, add members and tokens, ask for an alliance."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    here = f"coopol --instance {instance_path}"
+    run = f"{here} run --port {port}" if local else (
+        f'COOPOL_INSTANCE={instance_path} gunicorn "coopol:create_app()" (behind your HTTPS proxy)')
+    admin = admins[0] if admins else None
+    lines = ["", "Next steps:",
+             f"  1. Serve it:       {run}",
+             f"                     and deliver to allies: {here} worker",
+             f"  2. Open it:        {url}"]
+    if admin:
+        lines.append(f"  3. Log in:         {url}/login as {admin} with the administrator's password")
+    else:
+        lines.append("  3. No administrator yet: run init again with --admin HANDLE --email E (the password is "
+                     "asked), or the first person to register is a plain member")
+    lines += [f"  4. Add members:    {here} users create HANDLE --email E [--role moderator]",
+              f"     API token:      {here} tokens create {admin or 'HANDLE'}",
+              f"     Invitations:    {here} invites create (with registration = \"invite\" in coopol.toml)",
+              f"  5. Ask an ally:    {here} allies request https://ally.example",
+              f"     (they accept:   coopol --instance THEIRS allies accept {parts.netloc}; then "
+              f"`{here} allies list`)"]
+    return lines
 
 
 def _safe_database_url(url: str) -> str:
@@ -306,17 +383,10 @@ def invites_create(days: int) -> None:
     click.echo(_unit(create_invitation, None, valid_days=days))
 
 
-def register_command(command: click.Command) -> None:
-    """Feature packages (federation, demo) add their commands here."""
-    cli.add_command(command)
-
-
 def main() -> None:
-    # Feature packages add their commands when imported; the CLI may import federation, domain code may not.
-    import coopol.demo  # noqa: F401
-    import coopol.federation.cli  # noqa: F401
-    import coopol.federation.content.cli  # noqa: F401
+    from coopol.demo import demo  # needs no instance, so it is not one of the app's commands
 
+    cli.add_command(demo)
     cli(prog_name="coopol")
 
 

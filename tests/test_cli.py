@@ -61,9 +61,33 @@ def test_help_lists_the_commands():
     result = coopol("--help")
 
     assert result.returncode == 0
-    for command in ("init", "run", "db", "users", "tokens", "invites"):
+    for command in ("init", "run", "db", "users", "tokens", "invites", "allies", "worker", "demo"):
         assert f"  {command} " in result.stdout
     assert "--instance DIR" in result.stdout
+
+
+def test_the_cli_imports_no_feature_package_and_none_imports_it_to_register():
+    """Feature packages add their commands from `register(app)`, like blueprints: no import cycle."""
+    probe = ("import sys, importlib; importlib.import_module(sys.argv[1]); "
+             "print(sorted(m for m in sys.modules if m in ('coopol.cli', 'coopol.demo', 'coopol.federation.cli', "
+             "'coopol.federation.content.cli')))")
+
+    def loaded_with(module: str) -> str:
+        return subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, check=True,
+                              env=clean_environment(PYTHONPATH=os.environ.get("PYTHONPATH", ""))).stdout.strip()
+
+    assert loaded_with("coopol.cli") == "['coopol.cli']"
+    assert loaded_with("coopol.federation.cli") == "['coopol.federation.cli']"
+    assert loaded_with("coopol.federation.content.cli") == "['coopol.federation.cli', 'coopol.federation.content.cli']"
+
+
+def test_a_feature_packages_command_with_a_bad_setting_is_one_line(tmp_path):
+    result = coopol("--instance", str(tmp_path), "allies", "list",
+                    env=clean_environment(COOPOL_REGISTRATION="invite-only"))
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Configuration: ") and "registration must be one of" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_subcommand_help():
@@ -132,6 +156,105 @@ def test_init_is_idempotent_and_keeps_what_the_admin_edited(runner, instance_env
     assert config["name"] == "Renamed"
     assert config["registration"] == "open"  # the missing key is added back at the top level
     assert config["limits"] == {"ideas_per_day": 5}
+
+
+def admins_of(path: Path) -> list[tuple[str, str, str]]:
+    engine = create_engine(f"sqlite:///{path / 'coopol.sqlite'}")
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(
+                "SELECT handle, email, role FROM members WHERE role = 'admin' ORDER BY id"))]
+    finally:
+        engine.dispose()
+
+
+def test_init_with_admin_creates_the_first_administrator_who_can_log_in(runner, instance_env):
+    path = instance_env / "party"
+
+    result = init_instance(runner, path, "--admin", "alice", "--email", "alice@party.example", "--password", STRONG)
+
+    assert result.exit_code == 0, result.output
+    assert "  admin:    alice (created)" in result.output
+    assert admins_of(path) == [("alice", "alice@party.example", "admin")]
+    from coopol import create_app
+    from coopol.accounts.services import authenticate
+
+    app = create_app({"INSTANCE_PATH": str(path)})
+    with app.app_context():
+        assert authenticate("alice", STRONG).is_admin
+        db.engine.dispose()
+
+
+def test_init_prints_the_next_steps(runner, instance_env):
+    path = instance_env / "party"
+
+    result = init_instance(runner, path, "--admin", "alice", "--email", "alice@party.example", "--password", STRONG)
+
+    steps = result.output.split("Next steps:", 1)[1]
+    assert f"coopol --instance {path} run --port 5999" in steps
+    assert "http://127.0.0.1:5999/login as alice" in steps
+    assert f"coopol --instance {path} users create HANDLE --email E" in steps
+    assert f"coopol --instance {path} tokens create alice" in steps
+    assert f"coopol --instance {path} allies request https://" in steps
+    assert f"coopol --instance {path} worker" in steps
+
+
+def test_init_asks_for_the_password_twice_without_echoing_it(runner, instance_env, monkeypatch):
+    monkeypatch.delenv("COOPOL_PASSWORD", raising=False)
+    path = instance_env / "party"
+
+    result = runner.invoke(cli, ["--instance", str(path), "init", "--name", "P", "--url", "http://127.0.0.1:5999",
+                                 "--admin", "alice", "--email", "alice@party.example"],
+                           input=f"{STRONG}\nnot the same one\n{STRONG}\n{STRONG}\n")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Password for alice") == 2  # asked again after the mismatch
+    assert STRONG not in result.output
+    assert admins_of(path) == [("alice", "alice@party.example", "admin")]
+
+
+def test_init_refuses_a_weak_password_in_one_line_and_creates_no_admin(runner, instance_env):
+    path = instance_env / "party"
+
+    result = init_instance(runner, path, "--admin", "alice", "--email", "alice@party.example", "--password", "short")
+
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith("Error: password: Use at least 10 characters")
+    assert admins_of(path) == []
+
+
+def test_init_again_with_an_admin_changes_nothing_and_says_so(runner, instance_env):
+    path = instance_env / "party"
+    assert init_instance(runner, path, "--admin", "alice", "--email", "alice@party.example",
+                         "--password", STRONG).exit_code == 0
+
+    same = init_instance(runner, path, "--admin", "alice", "--email", "alice@party.example", "--password", STRONG)
+    other = init_instance(runner, path, "--admin", "bob", "--email", "bob@party.example")  # no password asked
+
+    assert same.exit_code == 0 and other.exit_code == 0, other.output
+    assert "  admin:    alice (exists; nothing changed)" in same.output
+    assert "  admin:    alice (exists; nothing changed, 'bob' not created)" in other.output
+    assert "Password" not in other.output
+    assert admins_of(path) == [("alice", "alice@party.example", "admin")]
+
+
+def test_init_without_admin_says_there_is_none_yet(runner, instance_env):
+    result = init_instance(runner, instance_env / "party")
+
+    assert result.exit_code == 0
+    assert "No administrator yet: run init again with --admin HANDLE --email E" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--admin", "alice"], "--admin needs --email"),
+    (["--email", "a@b.example"], "--email and --password name the first administrator: give --admin HANDLE too."),
+])
+def test_init_admin_options_go_together(runner, instance_env, args, message):
+    result = init_instance(runner, instance_env / "party", *args)
+
+    assert result.exit_code == 1
+    assert f"Error: {message}" in result.output
+    assert not (instance_env / "party").exists()
 
 
 @pytest.mark.parametrize("url", ["ideas.party.example", "ftp://ideas.party.example", "https://",

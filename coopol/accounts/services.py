@@ -58,8 +58,10 @@ def register_member(
     role: str = Role.MEMBER.value,
     locale: str | None = None,
     bypass_policy: bool = False,
+    password_hash: str | None = None,
 ) -> Member:
-    """Create a local member. `bypass_policy` is for admins (CLI): it skips the open/invite rule."""
+    """Create a local member. `bypass_policy` is for admins (CLI): it skips the open/invite rule.
+    `password_hash` is the hash of `password` already computed (the demo hashes its one password once)."""
     handle = (handle or "").strip().lower()
     email = normalise_email(email or "")
     errors: dict[str, list[str]] = {}
@@ -100,7 +102,7 @@ def register_member(
         handle=handle,
         email=email,
         display_name=(display_name or "").strip(),
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         role=role,
         status=Status.ACTIVE.value,
         locale=locale,

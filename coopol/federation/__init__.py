@@ -26,7 +26,7 @@ DEFAULTS = {
 def register(app: Flask) -> None:
     from coopol.core.events import subscribe
     from coopol.extensions import csrf, limiter
-    from coopol.federation import admin, alliances, routes
+    from coopol.federation import admin, alliances, cli, routes
     from coopol.federation.hooks import forget_member_key
 
     for key, value in DEFAULTS.items():
@@ -36,6 +36,7 @@ def register(app: Flask) -> None:
     limiter.exempt(routes.receive)  # inbox POSTs are signed by allies; a burst of deliveries is normal
     app.register_blueprint(routes.bp)
     app.register_blueprint(admin.bp)
+    cli.register_commands(app)  # `coopol allies ...`, `coopol worker`
     subscribe(app, "member_erasing", forget_member_key)
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 

@@ -1,4 +1,6 @@
-"""`coopol allies ...` and `coopol worker`."""
+"""`coopol allies ...` and `coopol worker`, added to the app's commands by `register(app)` (as the
+blueprints are), where the `coopol` command finds them; this module uses the CLI's helpers, the CLI does not
+import it."""
 
 from __future__ import annotations
 
@@ -151,11 +153,6 @@ def worker(once: bool, concurrency: int, verbose: bool) -> None:
 COMMANDS = (allies, worker)
 
 
-def _register() -> None:
-    from coopol.cli import register_command
-
+def register_commands(app) -> None:
     for command in COMMANDS:
-        register_command(command)
-
-
-_register()
+        app.cli.add_command(command)
