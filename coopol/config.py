@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tomllib
 from pathlib import Path
@@ -20,10 +21,15 @@ from urllib.parse import urlsplit
 CONFIG_FILE = "coopol.toml"
 SECRET_FILE = "secret_key"
 REGISTRATION_POLICIES = ("open", "invite", "closed")
+COLOR_PATTERN = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp", ".gif": "image/gif"}
 
 DEFAULTS: dict[str, Any] = {
     "NAME": "Coopol",
-    "DESCRIPTION": "",
+    "DESCRIPTION": "",  # one or two sentences on the landing page
+    "COLOR": "",  # the party's colour, "#rgb" or "#rrggbb" ("" = Coopol's own); see coopol/core/theme.py
+    "LOGO": "",  # an image file (svg, png, jpg, webp, gif), absolute or relative to the instance folder
     "URL": "http://127.0.0.1:5000",
     "LANGUAGE": "en",
     "LANGUAGES": ["en", "fr", "es", "de"],
@@ -141,6 +147,7 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = read_or_create_secret(instance_path)
     config["BABEL_DEFAULT_LOCALE"] = config.get("LANGUAGE", "en")
+    config["LOGO_PATH"] = check_logo(config["LOGO"], instance_path)
     return config
 
 
@@ -162,6 +169,24 @@ def _check(config: dict[str, Any]) -> None:
                           f"({', '.join(config['LANGUAGES'])}).")
     if config["PASSWORD_MIN_LENGTH"] < 8:
         raise ConfigError("The setting password_min_length must be at least 8.")
+    if config["COLOR"] and not COLOR_PATTERN.fullmatch(config["COLOR"].strip()):
+        raise ConfigError(f"The setting color must be a colour like \"#0a7\" or \"#00aa77\", not "
+                          f"'{config['COLOR']}'.")
+
+
+def check_logo(logo: str, instance_path: Path) -> str | None:
+    """The logo's absolute path (None when there is none); `ConfigError` when the file cannot be served."""
+    if not logo or not logo.strip():
+        return None
+    path = Path(logo.strip()).expanduser()
+    if not path.is_absolute():
+        path = instance_path / path
+    if path.suffix.lower() not in LOGO_TYPES:
+        raise ConfigError(f"The setting logo must be an image file ({', '.join(sorted(LOGO_TYPES))}), "
+                          f"not '{logo}'.")
+    if not path.is_file():
+        raise ConfigError(f"The setting logo names a file that does not exist: {path}.")
+    return str(path.resolve())
 
 
 def check_base_url(url: Any, *, key: str = "--url") -> str:

@@ -1,19 +1,68 @@
-"""Pages that belong to no feature: the home page and the language switch."""
+"""Pages that belong to no feature: the landing page, the language switch, the party's theme, logo and icon."""
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from coopol.config import LOGO_TYPES
+from coopol.core.cache import public_cache
+from coopol.core.landing import participation, sections
+from coopol.core.parties import party_name, party_names
+from coopol.core.theme import theme_css
 from coopol.core.web import safe_redirect_target
-from coopol.extensions import csrf
+from coopol.extensions import csrf, limiter
 
 bp = Blueprint("core", __name__)
+STATIC_MAX_AGE = 3600  # theme, logo and icon: they change only when the config does (and a restart)
+
+
+@bp.app_context_processor
+def party_helpers():
+    return {"party_name": party_name, "party_names": party_names,
+            "logo_url": url_for("core.logo") if current_app.config.get("LOGO_PATH") else None}
 
 
 @bp.get("/")
+@public_cache
 def home():
-    if "ideas.index" in current_app.view_functions:
-        return redirect(url_for("ideas.index"))
-    return render_template("home.html")
+    """The landing: who the party is, how many take part, a few top ideas, and the ways in. Visitors
+    share one cached answer (coopol/core/cache.py); a member gets it fresh (their home feed comes later)."""
+    viewer = current_user._get_current_object() if current_user.is_authenticated else None
+    return render_template("home.html", counters=participation(), sections=sections(viewer))
+
+
+@bp.get("/theme.css")
+@limiter.exempt
+def theme():
+    css = current_app.extensions.get("coopol.theme_css")
+    if css is None:
+        css = current_app.extensions["coopol.theme_css"] = theme_css(current_app.config.get("COLOR"))
+    response = Response(css, mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = STATIC_MAX_AGE
+    return response
+
+
+@bp.get("/logo")
+@limiter.exempt
+def logo():
+    path = current_app.config.get("LOGO_PATH")
+    if not path:
+        return redirect(url_for("static", filename="coopol-logo.svg"))
+    response = send_file(path, mimetype=LOGO_TYPES[Path(path).suffix.lower()], max_age=STATIC_MAX_AGE)
+    # An SVG opened on its own must not run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon():
+    return send_file(Path(current_app.static_folder) / "favicon.svg", mimetype="image/svg+xml",
+                     max_age=STATIC_MAX_AGE)
 
 
 @bp.post("/language")

@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     from coopol.extensions import csrf, limiter
     from coopol.federation import admin, alliances, cli, routes
     from coopol.federation.hooks import forget_member_key
+    from coopol.federation.parties import register_parties
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
@@ -38,6 +39,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     cli.register_commands(app)  # `coopol allies ...`, `coopol worker`
     subscribe(app, "member_erasing", forget_member_key)
+    register_parties(app)
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
     content.register(app)

@@ -10,6 +10,7 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from coopol.accounts.models import Member
+from coopol.core.parties import party_names
 from coopol.extensions import db
 from coopol.ideas.guards import content_visible, is_author, is_moderator
 from coopol.ideas.models import Comment, CommentVote, Idea, IdeaState, IdeaTag, IdeaTally, IdeaVote, Tag
@@ -40,14 +41,15 @@ def reached_threshold(idea: Idea) -> bool:
 
 def tally_view(idea: Idea, tallies: list[IdeaTally], my_vote: str | None = None) -> dict[str, Any]:
     if tallies_hidden(idea):
-        return {"support": None, "oppose": None, "by_instance": {}, "hidden": True, "my_vote": my_vote,
+        return {"support": None, "oppose": None, "by_instance": {}, "parties": {}, "hidden": True, "my_vote": my_vote,
                 "reached_threshold": None, "threshold": None}
     threshold = int(current_app.config.get("SUPPORT_THRESHOLD") or 0) or None
+    counted = [t for t in sorted(tallies, key=lambda t: t.host) if t.support or t.oppose]
     return {
         "support": idea.support_count,
         "oppose": idea.oppose_count,
-        "by_instance": {t.host: {"support": t.support, "oppose": t.oppose}
-                        for t in sorted(tallies, key=lambda t: t.host) if t.support or t.oppose},
+        "by_instance": {t.host: {"support": t.support, "oppose": t.oppose} for t in counted},
+        "parties": party_names(t.host for t in counted),
         "hidden": False,
         "my_vote": my_vote,
         "reached_threshold": reached_threshold(idea),
@@ -115,6 +117,7 @@ def idea_views(ideas: list[Idea], viewer: Member | None) -> list[dict[str, Any]]
     if viewer_id is not None:
         mine = dict(db.session.execute(select(IdeaVote.idea_id, IdeaVote.value)
                                        .where(IdeaVote.idea_id.in_(ids), IdeaVote.member_id == viewer_id)).all())
+    party_names([idea.author.host for idea in ideas] + [t.host for ts in tallies.values() for t in ts])  # one batch
     return [idea_view(idea, viewer, tags=tags[idea.id], tallies=tallies[idea.id], my_vote=mine.get(idea.id))
             for idea in ideas]
 
@@ -168,4 +171,5 @@ def comment_views(comments: list[Comment], viewer: Member | None) -> list[dict[s
         mine = dict(db.session.execute(
             select(CommentVote.comment_id, CommentVote.value)
             .where(CommentVote.comment_id.in_([c.id for c in comments]), CommentVote.member_id == viewer_id)).all())
+    party_names(c.author.host for c in comments)  # one batch for the page's authors
     return [comment_view(c, viewer, mine.get(c.id)) for c in comments]

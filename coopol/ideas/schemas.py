@@ -104,6 +104,8 @@ class TallySchema(DumpSchema):
     support = fields.Integer(allow_none=True, metadata={"description": "null while the instance hides counts"})
     oppose = fields.Integer(allow_none=True)
     by_instance = fields.Dict(keys=fields.String(), values=fields.Nested(CountsSchema))
+    parties = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "the party's name at each host of by_instance"})
     hidden = fields.Boolean()
     my_vote = fields.String(allow_none=True)
     reached_threshold = fields.Boolean(allow_none=True)
@@ -207,6 +209,8 @@ class PeriodSchema(DumpSchema):
 
 class StatsSchema(DumpSchema):
     instance = fields.String()
+    parties = fields.Dict(keys=fields.String(), values=fields.String(),
+                          metadata={"description": "the party's name at each host of by_instance"})
     members = fields.Nested(InstanceCountsSchema)
     ideas = fields.Nested(InstanceCountsSchema)
     comments = fields.Nested(InstanceCountsSchema)

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from coopol.accounts.models import Member
+from coopol.core.parties import party_names
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.ideas.models import Comment, Idea, IdeaState, IdeaVote
@@ -40,10 +41,13 @@ def _months(now: datetime) -> list[str]:
     return list(reversed(months))
 
 
-def _per_month(column, *where) -> dict[str, int]:
+def _per_month(column, *where, join=None) -> dict[str, int]:
     bucket = _month(column).label("month")
     start = datetime.fromisoformat(_months(utcnow())[0] + "-01T00:00:00+00:00")
-    stmt = select(bucket, func.count()).where(column >= start, *where).group_by(bucket)
+    stmt = select(bucket, func.count()).select_from(column.class_)
+    if join is not None:
+        stmt = stmt.join(*join)
+    stmt = stmt.where(column >= start, *where).group_by(bucket)
     return dict(db.session.execute(stmt).all())
 
 
@@ -55,14 +59,17 @@ def participation_stats() -> dict[str, Any]:
                         .where(Comment.deleted_at.is_(None)).group_by(Member.host))
     votes = _by_host(select(Member.host, func.count()).select_from(IdeaVote)
                      .join(Member, Member.id == IdeaVote.member_id).group_by(Member.host))
+    # The monthly series count exactly what the totals count (same rows, same filters), by creation month.
     series = {
-        "members": _per_month(Member.created_at, Member.host.is_(None)),
+        "members": _per_month(Member.created_at, Member.erased_at.is_(None)),
         "ideas": _per_month(Idea.published_at, *listed),
-        "comments": _per_month(Comment.created_at, Comment.deleted_at.is_(None)),
-        "votes": _per_month(IdeaVote.created_at),
+        "comments": _per_month(Comment.created_at, Comment.deleted_at.is_(None),
+                               join=(Member, Comment.author)),
+        "votes": _per_month(IdeaVote.created_at, join=(Member, Member.id == IdeaVote.member_id)),
     }
     return {
         "instance": current_app.config["SERVER_HOST"],
+        "parties": party_names(set(members) | set(ideas) | set(comments) | set(votes)),
         "members": {"total": sum(members.values()), "by_instance": members},
         "ideas": {"total": sum(ideas.values()), "by_instance": ideas},
         "comments": {"total": sum(comments.values()), "by_instance": comments},
@@ -74,7 +81,8 @@ def participation_stats() -> dict[str, Any]:
 
 def chart(over_time: list[dict[str, Any]], width: int = 640, height: int = 220) -> dict[str, Any]:
     """Coordinates for an SVG line chart of ideas, comments and votes per month."""
-    left, right, top, bottom = 40, 10, 10, 30
+    # Wide enough margins that the first and last month labels (centred on their points) fit inside.
+    left, right, top, bottom = 40, 28, 10, 30
     names = ("ideas", "comments", "votes")
     peak = max([1] + [p[name] for p in over_time for name in names])
     step = (width - left - right) / max(1, len(over_time) - 1)

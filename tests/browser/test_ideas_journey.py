@@ -47,6 +47,7 @@ def test_propose_debate_vote_search_filter_and_revisions(page, live_app):
     # Bob finds it by searching, votes and changes his vote.
     log_in(page, "bob")
     page.get_by_role("link", name="Ideas", exact=True).click()
+    page.get_by_text("Search and filters").click()  # folded under the list's head
     page.get_by_label("Search").fill("night bus")
     page.get_by_role("button", name="Apply").click()
     page.get_by_role("link", name="Free night buses").click()
