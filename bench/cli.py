@@ -4,6 +4,7 @@ both with the same generator, print every scenario with its ratio, write JSON an
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import signal
@@ -59,7 +60,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, SQLite) afterwards")
+    parser.add_argument("--soak", action="store_true",
+                        help="instead of the figures: mixed reads and writes for --duration seconds (default 60) "
+                             "at --connections (default 64) against gunicorn on --database, then check that "
+                             "every acknowledged write is stored and every tally equals its vote rows")
+    parser.add_argument("--soak-restart", action="store_true",
+                        help="with --soak: also a run on a throw-away PostgreSQL server of its own (initdb, free "
+                             "port) that is stopped and restarted mid-run; it must recover within 10 s")
     args = parser.parse_args(argv)
+    if args.soak or args.soak_restart:
+        args.soak = True
+        args.soak_duration = args.duration or 60.0
+        args.soak_connections = int((args.connections or "64").split(",")[0])
     chosen = [k for item in (args.scenarios or ALL_KEYS) for k in item.split(",") if k]
     unknown = sorted(set(chosen) - set(ALL_KEYS))
     if unknown:
@@ -84,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     instances: list[Any] = []
     exit_code = 0
     try:
+        if args.soak:
+            from bench import soak
+
+            outcomes = soak.run(args, workdir)
+            path = args.out / f"soak-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+            args.out.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(outcomes, indent=2))
+            log(f"results: {path}")
+            return 0 if all(o["ok"] for o in outcomes) else 1
         results = run(args, workdir, instances)
         print(report.table(results))
         path = report.write_json(results, args.out)

@@ -41,6 +41,12 @@ def _init_extensions(app: Flask) -> None:
 
     from coopol.accounts.auth import init_auth
     from coopol.core.cache import init_public_cache
+    from coopol.core.database import (
+        configure_sqlite,
+        engine_options,
+        is_database_marked_unavailable,
+        mark_database_unavailable,
+    )
     from coopol.core.errors import register_error_handlers
     from coopol.core.events import init_events
     from coopol.core.schemas import Api
@@ -50,10 +56,9 @@ def _init_extensions(app: Flask) -> None:
     from coopol.extensions import babel, csrf, db, limiter, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from coopol.core.database import configure_sqlite, sqlite_engine_options
-
         configure_sqlite()
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                             app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -63,12 +68,24 @@ def _init_extensions(app: Flask) -> None:
         languages = app.config["UI_LANGUAGES"]  # those the interface is translated into
         if not has_request_context():  # CLI, workers: the instance's language
             return app.config["LANGUAGE"]
-        if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
-            return current_user.locale
+        locale = None if is_database_marked_unavailable() else _member_locale()
+        if locale in languages:
+            return locale
         chosen = request.cookies.get("lang")
         if chosen in languages:
             return chosen
         return request.accept_languages.best_match(languages) or app.config["LANGUAGE"]
+
+    def _member_locale() -> str | None:
+        # Loading the member queries the database: when it fails (it went away), this request goes on
+        # without it, so translating an error message cannot raise again inside the error handler.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            return current_user.locale if current_user and current_user.is_authenticated else None
+        except SQLAlchemyError:
+            mark_database_unavailable()
+            return None
 
     babel.init_app(app, locale_selector=select_locale)
     init_events(app)

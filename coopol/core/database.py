@@ -7,7 +7,11 @@ the moment the holder commits, and an `flock` on `<database>-writelock` (process
 waiting thread of each process tries every millisecond; both give up after 15 s like the busy timeout. SQLite's
 own busy handler sleeps in steps of up to 100 ms, so under many concurrent writers the database sat
 idle most of the time (measured: 9 votes/s with 4 web processes). The busy timeout stays as the
-fallback for programs that do not take our lock (the `sqlite3` shell, say)."""
+fallback for programs that do not take our lock (the `sqlite3` shell, say).
+
+When the database goes away (a PostgreSQL restart, an unreadable SQLite file) requests answer 503
+(see errors.py) without touching it again, and the engine recovers by itself: connections are pinged
+before use (`pool_pre_ping`) and SQLAlchemy invalidates the whole pool on a disconnect error."""
 
 from __future__ import annotations
 
@@ -19,8 +23,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import g, has_request_context, request
-from sqlalchemy import event
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 _configured = False
@@ -42,6 +46,39 @@ def reading() -> Iterator[None]:
         yield
     finally:
         g.coopol_reading = previous
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` says the database cannot serve right now (rather than a bug in a statement):
+    connection refused or lost, server shutting down, SQLite locked or unable to open, pool exhausted."""
+    if isinstance(error, exc.TimeoutError):  # the pool's: every connection stayed busy
+        return True
+    if isinstance(error, exc.DBAPIError):
+        return bool(error.connection_invalidated) or isinstance(error, exc.OperationalError | exc.InterfaceError)
+    return False
+
+
+def mark_database_unavailable() -> None:
+    """For the rest of this request nothing may query: the member (who may be loaded from a token, or
+    expired by the rollback) is replaced by a visitor, and the locale selector stops asking for them."""
+    if not has_request_context():
+        return
+    g.coopol_database_unavailable = True
+    login_manager = getattr(current_app, "login_manager", None)
+    if login_manager is not None:
+        g._login_user = login_manager.anonymous_user()
+
+
+def is_database_marked_unavailable() -> bool:
+    return has_request_context() and bool(g.get("coopol_database_unavailable"))
+
+
+def engine_options(url: str, options: dict) -> dict:
+    """Every engine pings a pooled connection before handing it out, so connections a database restart
+    killed are replaced rather than failing the next request. (SQLite files need no ping.)"""
+    if url.startswith("sqlite"):
+        return sqlite_engine_options(options)
+    return {"pool_pre_ping": True, **options}
 
 
 WRITE_LOCK_TIMEOUT = 15.0

@@ -3,12 +3,19 @@
 Services raise `DomainError` subclasses. On the API (and every JSON endpoint) they become
 `{"code", "status", "message", "errors": {field: [messages]}}`; on pages, an HTML error page
 (forms catch `ValidationFailed` themselves to show the errors next to the fields).
+
+A database that cannot serve (gone, restarting, locked) is a 503 with `Retry-After`, answered without
+touching the database again: the member is forgotten for the rest of the request (pages render as
+for a visitor, the locale comes from the cookie, Accept-Language or the instance's language). No
+handler lets an exception out: the last resort is a plain answer in the same shape.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -128,7 +135,11 @@ GENERIC_MESSAGES = {
     422: _l("Some fields are invalid."),
     429: _l("Too many requests. Please slow down and try again later."),
     500: _l("Something went wrong on our side; the error was logged."),
+    503: _l("The service is briefly unavailable. Please try again in a few seconds."),
 }
+# Seconds a client should wait before retrying when the database is unavailable: a PostgreSQL restart
+# takes a few seconds, and the pool reconnects on the first request after it.
+DATABASE_RETRY_AFTER = 5
 _JSON_PACKAGE = os.path.dirname(json.__file__)
 
 # Shown when the error page itself cannot be rendered (a broken template, an unusable database).
@@ -142,16 +153,59 @@ def _respond(status: int, message: str, errors: dict[str, Any] | None = None,
     if wants_json():
         response = jsonify(error_body(status, message, errors))
     else:
-        try:
-            html = render_template("error.html", status=status, message=message, errors=errors or {})
-        except Exception:
-            current_app.logger.exception("The error page for %s could not be rendered", status)
-            html = _FALLBACK_PAGE.format(status=status, message=escape(message))
+        html = _render_error_page(status, message, errors)
         response = make_response(html)
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _render_error_page(status: int, message: str, errors: dict[str, Any] | None) -> str:
+    from coopol.core.database import database_unavailable, mark_database_unavailable
+
+    for _attempt in range(2):
+        try:
+            return render_template("error.html", status=status, message=message, errors=errors or {})
+        except Exception as error:  # noqa: BLE001 - the error page must always answer
+            if database_unavailable(error) and not _database_marked():
+                # The page shows who is logged in, which loads them: render it again as for a visitor.
+                mark_database_unavailable()
+                continue
+            current_app.logger.exception("The error page for %s could not be rendered", status)
+            break
+    return _FALLBACK_PAGE.format(status=status, message=escape(message))
+
+
+def _database_marked() -> bool:
+    from coopol.core.database import is_database_marked_unavailable
+
+    return is_database_marked_unavailable()
+
+
+def _last_resort(handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An error handler that raises would let the server answer its own bare HTML 500: answer in our
+    shape instead, in English, with nothing that could fail again (no translation, no template)."""
+
+    @functools.wraps(handler)
+    def guarded(error):
+        try:
+            return handler(error)
+        except Exception:  # noqa: BLE001
+            current_app.logger.exception("The error handler for %r failed", error)
+            message = "Something went wrong on our side; the error was logged."
+            try:
+                as_json = wants_json()
+            except Exception:  # noqa: BLE001
+                as_json = True
+            if as_json:
+                response = make_response(json.dumps(error_body(500, message)), 500)
+                response.mimetype = "application/json"
+            else:
+                response = make_response(_FALLBACK_PAGE.format(status=500, message=message), 500)
+            return response
+
+    return guarded
 
 
 def _abandon_transaction() -> None:
@@ -191,14 +245,43 @@ def _http_message(error: HTTPException, status: int) -> str:
 def register_error_handlers(app: Flask) -> None:
     # Every error response rolls the unit of work back (see uow.py); doing it first also keeps the
     # error page working when the failure left the transaction unusable.
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from coopol.core.database import database_unavailable, mark_database_unavailable
+
+    def handle_database_unavailable(error: Exception):
+        # Before anything else: translating the message selects the locale, which would load the
+        # member from the database that just failed.
+        mark_database_unavailable()
+        app.logger.warning("The database is unavailable on %s %s: %s", request.method, request.path,
+                           str(error).splitlines()[0] if str(error) else type(error).__name__)
+        _abandon_transaction()
+        message = _("The service is briefly unavailable (its database cannot be reached). "
+                    "Please try again in a few seconds.")
+        return _respond(503, message, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    @_last_resort
+    def handle_database_error(error: Exception):
+        if database_unavailable(error):
+            return handle_database_unavailable(error)
+        return handle_unexpected(error)
+
     @app.errorhandler(DomainError)
+    @_last_resort
     def handle_domain_error(error: DomainError):
         _abandon_transaction()
         return _respond(error.status_code, error.message, error.errors, error.headers)
 
     @app.errorhandler(HTTPException)
+    @_last_resort
     def handle_http_exception(error: HTTPException):
         status = error.code or 500
+        # What failed outside the view (the commit after it, say) reaches us as a 500 wrapping it.
+        if status == 500 and database_unavailable(getattr(error, "original_exception", None)):
+            return handle_database_unavailable(error.original_exception)
         _abandon_transaction()
         data = getattr(error, "data", None) or {}
         errors: dict[str, Any] = {}
@@ -223,6 +306,7 @@ def register_error_handlers(app: Flask) -> None:
         return _respond(status, message, errors, headers)
 
     @app.errorhandler(RecursionError)
+    @_last_resort
     def handle_recursion(error: RecursionError):
         # The standard JSON decoder gives up on very deep nesting with a RecursionError rather than
         # a ValueError, so Flask and webargs let it through: that is bad input, not a bug.
@@ -232,6 +316,7 @@ def register_error_handlers(app: Flask) -> None:
         return handle_unexpected(error)
 
     @app.errorhandler(Exception)
+    @_last_resort
     def handle_unexpected(error: Exception):
         # A 500 is a bug; log it with its traceback and show a generic message.
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)

@@ -1,6 +1,6 @@
 """Web hardening applied to every request and response: security headers, a strict CSP (no inline
-script), request guards (JSON-only API bodies, no NUL characters, ids that fit a database integer)
-and safe redirect targets."""
+script), request guards (a body limit that also holds for chunked bodies, JSON-only API bodies, no NUL
+characters, ids that fit a database integer) and safe redirect targets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 from coopol.core.errors import NotFound, ValidationFailed
@@ -81,6 +81,20 @@ def init_request_guards(app: Flask) -> None:
 
         api.register_converter(IdConverter, integerconverter2paramschema)
 
+    def limit_chunked_bodies():
+        # A body sent with Transfer-Encoding: chunked has no Content-Length for werkzeug to check
+        # against MAX_CONTENT_LENGTH up front: the limit only bites while the body is read, and the
+        # JSON parser (webargs) turned that into "Invalid JSON body" (400). Read it here, first, so an
+        # oversized body is a 413 whoever reads it next (the cached bytes serve them).
+        if request.method in BODY_METHODS and request.content_length is None and _is_chunked():
+            limit = request.max_content_length
+            data = request.get_data(cache=True, parse_form_data=False)  # werkzeug stops at the limit...
+            if limit is not None and len(data) >= limit and request.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()  # ...so one byte more, read from the server, is too many
+
+    # First of all the before_request functions: the CSRF check and the text guard read the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_chunked_bodies)
+
     @app.before_request
     def require_json_api_bodies():
         if (request.path.startswith("/api/") and request.method in BODY_METHODS and _has_body()
@@ -98,8 +112,12 @@ def init_request_guards(app: Flask) -> None:
                         UNSTORABLE_TEXT.sub("", key), _("This text contains characters that are not allowed."))
 
 
+def _is_chunked() -> bool:
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
 def _has_body() -> bool:
-    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return bool(request.content_length) or _is_chunked()
 
 
 def safe_redirect_target(target: str | None, fallback_endpoint: str = "core.home") -> str:

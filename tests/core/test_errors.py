@@ -209,3 +209,143 @@ def test_a_rate_limit_is_a_429_with_retry_after(make_app, create_member):
     assert_error_shape(response, 429)
     assert "Retry-After" in response.headers
     assert "2 per 1 minute" in response.json["message"]
+
+
+# Oversized chunked bodies: no Content-Length for werkzeug to check up front, so the limit used to
+# bite only inside the JSON parser, which answered 400 "Invalid JSON body".
+
+OVER_LIMIT = b'{"title": "' + b"x" * (1024 * 1024 + 4096) + b'", "body": "b"}'
+FORM_OVER_LIMIT = b"title=" + b"x" * (1024 * 1024 + 4096) + b"&body=b"
+
+
+def post_chunked(client, path: str, body: bytes, content_type: str, headers: dict | None = None):
+    import io
+
+    # wsgi.input_terminated: what gunicorn and werkzeug's server declare for a dechunked body.
+    return client.post(path, input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True},
+                       headers={**(headers or {}), "Content-Type": content_type, "Transfer-Encoding": "chunked"})
+
+
+def test_an_oversized_chunked_json_body_is_a_413(app, create_member, token_for):
+    create_member("big")
+    response = post_chunked(app.test_client(), "/api/v1/ideas", OVER_LIMIT, "application/json", token_for("big"))
+    assert_error_shape(response, 413)
+    assert response.json["message"] == "The request is too large."
+
+
+def test_a_chunked_body_under_the_limit_still_works(app, create_member, token_for):
+    create_member("small")
+    body = b'{"title": "A chunked idea", "body": "Sent in chunks."}'
+    response = post_chunked(app.test_client(), "/api/v1/ideas", body, "application/json", token_for("small"))
+    assert response.status_code == 201, response.json
+    assert response.json["title"] == "A chunked idea"
+
+
+def test_an_oversized_chunked_form_is_a_413_page(app, create_member, auth):
+    create_member("former")
+    auth.login("former")
+    response = post_chunked(auth.client, "/ideas/new", FORM_OVER_LIMIT, "application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
+    assert "The request is too large." in response.get_data(as_text=True)
+
+
+def _send_chunked(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+    """POST `body` in 64 KiB chunks over a real socket; read the answer while still sending (the server
+    may answer and close before it has read everything)."""
+    import socket
+    import threading
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    head = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "Host": f"127.0.0.1:{port}",
+                                                  "Transfer-Encoding": "chunked", "Connection": "close"}.items())
+
+    def send():
+        try:
+            sock.sendall(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode())
+            for start in range(0, len(body), 65536):
+                chunk = body[start:start + 65536]
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server stopped reading: its answer is what matters
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    sender.join(10)
+    sock.close()
+    head_part, _, payload = received.partition(b"\r\n\r\n")
+    lines = head_part.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    answer_headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return status, answer_headers, payload
+
+
+def test_an_oversized_chunked_body_is_a_413_through_werkzeugs_server(app, create_member, token_for):
+    import json
+    import threading
+
+    from werkzeug.serving import make_server
+
+    create_member("served")
+    headers = {**token_for("served"), "Content-Type": "application/json", "Accept": "application/json"}
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        status, answer_headers, payload = _send_chunked(server.server_port, "/api/v1/ideas", OVER_LIMIT, headers)
+        ok_status, _, ok_payload = _send_chunked(
+            server.server_port, "/api/v1/ideas", b'{"title": "Chunked and fine", "body": "Small."}', headers)
+    finally:
+        server.shutdown()
+        thread.join(10)
+    assert status == 413, payload[:300]
+    assert answer_headers["content-type"] == "application/json"
+    assert json.loads(payload)["code"] == 413
+    assert ok_status == 201, ok_payload[:300]
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_an_oversized_chunked_body_is_a_413_through_gunicorn(tmp_path):
+    import json
+    import os
+
+    from bench.instance import create_instance
+    from bench.processes import free_port, start_gunicorn, stop
+
+    instance = create_instance(tmp_path, "chunked", free_port(), os.environ.get("COOPOL_TEST_DATABASE_URL"))
+    try:
+        from coopol.accounts.services import create_token, register_member
+        from coopol.core.uow import unit_of_work
+
+        with instance.app.app_context(), unit_of_work():
+            member = register_member("gunny", "gunny@example.org", "a long and unusual pass phrase",
+                                     bypass_policy=True)
+            _token, raw = create_token(member, "test")
+        server = start_gunicorn("chunked", "coopol:create_app()", env=instance.env(), log_dir=tmp_path,
+                                port=instance.port, workers=1, threads=2)
+        try:
+            headers = {"Authorization": f"Bearer {raw}", "Content-Type": "application/json"}
+            status, answer_headers, payload = _send_chunked(instance.port, "/api/v1/ideas", OVER_LIMIT, headers)
+            ok_status, _, ok_payload = _send_chunked(
+                instance.port, "/api/v1/ideas", b'{"title": "Chunked through gunicorn", "body": "Small."}', headers)
+            form_status, form_headers, form_payload = _send_chunked(
+                instance.port, "/register", FORM_OVER_LIMIT, {"Content-Type": "application/x-www-form-urlencoded"})
+        finally:
+            stop(server.proc)
+    finally:
+        instance.dispose()
+    assert status == 413, payload[:300]
+    assert answer_headers["content-type"] == "application/json"
+    assert json.loads(payload)["code"] == 413
+    assert ok_status == 201, ok_payload[:300]
+    assert form_status == 413, form_payload[:300]
+    assert form_headers["content-type"].startswith("text/html")
+    assert b"The request is too large." in form_payload
