@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,13 @@ from urllib.parse import urlsplit
 CONFIG_FILE = "coopol.toml"
 SECRET_FILE = "secret_key"
 REGISTRATION_POLICIES = ("open", "invite", "closed")
+<<<<<<< HEAD
 COLOR_PATTERN = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
               ".webp": "image/webp", ".gif": "image/gif"}
+=======
+REMOTE_IMAGES = ("link", "allow")
+>>>>>>> b2-limits
 
 DEFAULTS: dict[str, Any] = {
     "NAME": "Coopol",
@@ -50,7 +55,13 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_CACHE_ENTRIES": 2000,
     "PUBLIC_CACHE_MAX_BYTES": 64 * 1024 * 1024,  # per process
     "PUBLIC_CACHE_MAX_ENTRY_BYTES": 1024 * 1024,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": None,  # unset: memory:// for one process, REDIS_URL when several serve
+    "RATELIMIT_KEY_PREFIX": "",
+    "REDIS_URL": "redis://127.0.0.1:6379",
+    "LOGIN_BACKOFF_AFTER": 5,  # failed sign-ins for one account before it must wait
+    "LOGIN_BACKOFF_SECONDS": 30,  # first wait; doubles with each further failure
+    "LOGIN_BACKOFF_MAX_SECONDS": 3600,
+    "REMOTE_IMAGES": "link",  # link | allow: Markdown images from other hosts than this and allies
     "RATELIMIT_HEADERS_ENABLED": True,
     "API_TITLE": "Coopol API",
     "API_VERSION": "v1",
@@ -62,7 +73,7 @@ DEFAULTS: dict[str, Any] = {
 # Types of keys whose default (None) does not tell.
 _TYPES: dict[str, type] = {
     "SECRET_KEY": str, "SQLALCHEMY_DATABASE_URI": str, "SESSION_COOKIE_SECURE": bool,
-    "WTF_CSRF_TIME_LIMIT": int,
+    "WTF_CSRF_TIME_LIMIT": int, "RATELIMIT_STORAGE_URI": str,
 }
 # COOPOL_* variables that are not configuration (the CLI's instance folder and password option).
 _NOT_CONFIG = frozenset({"INSTANCE", "PASSWORD"})
@@ -147,8 +158,31 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = read_or_create_secret(instance_path)
     config["BABEL_DEFAULT_LOCALE"] = config.get("LANGUAGE", "en")
+<<<<<<< HEAD
     config["LOGO_PATH"] = check_logo(config["LOGO"], instance_path)
+=======
+    config["RATELIMIT_STORAGE_URI"] = rate_limit_storage_uri(config)
+>>>>>>> b2-limits
     return config
+
+
+def several_processes_serve() -> bool:
+    """Whether this app runs in one of several web processes: under gunicorn (its workers load the
+    app with gunicorn imported, and it sets ``SERVER_SOFTWARE``)."""
+    return "gunicorn" in sys.modules or os.environ.get("SERVER_SOFTWARE", "").lower().startswith("gunicorn")
+
+
+def rate_limit_storage_uri(config: dict[str, Any]) -> str:
+    """The limiter's storage. Counters in one process's memory would let each gunicorn worker grant
+    the whole limit again (2 workers let 35 sign-in attempts of 20 through), so when
+    ``RATELIMIT_STORAGE_URI`` is unset, several processes (gunicorn) or a production instance (https,
+    not testing) use Redis at ``REDIS_URL``; one process (``coopol run``, tests) uses memory."""
+    if config.get("RATELIMIT_STORAGE_URI"):
+        return config["RATELIMIT_STORAGE_URI"]
+    production = str(config.get("URL", "")).startswith("https://") and not config.get("TESTING")
+    if several_processes_serve() or production:
+        return config["REDIS_URL"]
+    return "memory://"
 
 
 def _check(config: dict[str, Any]) -> None:
@@ -167,6 +201,9 @@ def _check(config: dict[str, Any]) -> None:
     if config["LANGUAGE"] not in config["LANGUAGES"]:
         raise ConfigError(f"The setting language ('{config['LANGUAGE']}') must be one of the languages "
                           f"({', '.join(config['LANGUAGES'])}).")
+    if config["REMOTE_IMAGES"] not in REMOTE_IMAGES:
+        raise ConfigError(f"The setting remote_images must be one of {', '.join(REMOTE_IMAGES)}, "
+                          f"not '{config['REMOTE_IMAGES']}'.")
     if config["PASSWORD_MIN_LENGTH"] < 8:
         raise ConfigError("The setting password_min_length must be at least 8.")
     if config["COLOR"] and not COLOR_PATTERN.fullmatch(config["COLOR"].strip()):

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from coopol.accounts import schemas, services
 from coopol.core.schemas import Blueprint
-from coopol.extensions import limiter
+from coopol.extensions import limiter, request_created
 
 blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Members, tokens and privacy")
 
@@ -26,7 +26,7 @@ def _new_token(token, raw: str) -> dict:
 
 
 @blp.post("/members")
-@limiter.limit(lambda: current_app.config.get("RATELIMIT_REGISTER", "10/hour"))
+@limiter.limit(lambda: current_app.config.get("RATELIMIT_REGISTER", "10/hour"), deduct_when=request_created)
 @blp.arguments(schemas.RegisterSchema)
 @blp.response(201, schemas.MeSchema)
 def register(data):

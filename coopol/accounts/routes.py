@@ -12,7 +12,7 @@ from coopol.accounts import services
 from coopol.accounts.models import ROLE_LABELS, STATUS_LABELS
 from coopol.core.errors import DomainError
 from coopol.core.web import safe_redirect_target
-from coopol.extensions import limiter
+from coopol.extensions import limiter, request_created
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -28,7 +28,8 @@ def status_label(status: str) -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config.get("RATELIMIT_REGISTER", "10/hour"), methods=["POST"])
+@limiter.limit(lambda: current_app.config.get("RATELIMIT_REGISTER", "10/hour"), methods=["POST"],
+               deduct_when=request_created)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile", handle=current_user.handle))
@@ -59,7 +60,7 @@ def login():
             member = services.authenticate(request.form.get("login", ""), request.form.get("password", ""))
         except DomainError as error:
             flash(error.message, "error")
-            return render_template("accounts/login.html", form=request.form), error.status_code
+            return render_template("accounts/login.html", form=request.form), error.status_code, error.headers
         login_user(member, remember=bool(request.form.get("remember")))
         flash(_("You are logged in."), "success")
         return redirect(safe_redirect_target(request.args.get("next")))

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from coopol.accounts.backoff import check_login_backoff, clear_login_failures, record_login_failure
 from coopol.accounts.models import ApiToken, Invitation, Member, Role, Status
 from coopol.accounts.passwords import hash_password, password_problems, verify_password
 from coopol.core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -150,11 +151,19 @@ def find_member_by_login(login: str) -> Member | None:
 
 
 def authenticate(login: str, password: str) -> Member:
-    """The member for these credentials; one message whatever was wrong, so nothing leaks."""
+    """The member for these credentials; one message whatever was wrong, so nothing leaks.
+
+    An account with too many failed sign-ins must wait first (`coopol.accounts.backoff`), even with
+    the right password."""
     member = find_member_by_login(login)
+    # Handle and e-mail of one account share one count; an unknown login is counted as typed.
+    account = f"member:{member.id}" if member is not None else f"login:{(login or '').strip().lower()[:320]}"
+    check_login_backoff(account)
     if member is None or member.is_erased or not verify_password(member.password_hash if member else None,
                                                                  password or ""):
+        record_login_failure(account)
         raise AuthenticationFailed(_("Invalid login or password."))
+    clear_login_failures(account)
     if member.is_restricted():
         raise PermissionDenied(_restriction_message(member))
     member.last_login_at = utcnow()

@@ -5,10 +5,16 @@ to a category; a `before_request` hook counts each such request against the memb
 limit, and answers 429 with a clear message once either is spent. The member's own limit is reported
 in the `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` headers.
 
+Limits on what members create count what was created: a request takes its place in the counters
+before it runs (so parallel requests cannot overshoot) and gives it back when it failed or was sent
+back (status 400 or more, or a rolled-back unit of work: a form re-shown for a too-short title).
+Sign-in attempts (appeals carrying a password) count whatever their outcome.
+
 Every limit is an instance setting (`RATELIMIT_POST = "10/hour"`, `RATELIMIT_POST_NEW_ACCOUNT`,
 `RATELIMIT_POST_PER_IP`, ...; accounts younger than `NEW_ACCOUNT_AGE_HOURS` get the `_NEW_ACCOUNT`
 ones). Counters live in `RATELIMIT_STORAGE_URI` (`memory://` for one process, `redis://...` when
-several processes serve), keyed by instance so instances may share one Redis.
+several processes serve; see `coopol.config`), keyed by instance (and `RATELIMIT_KEY_PREFIX`) so
+instances may share one Redis.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from limits.strategies import FixedWindowRateLimiter
 
 from coopol.core.errors import RateLimited
 from coopol.core.time import utcnow
+from coopol.extensions import request_created
 
 DEFAULTS = {
     "NEW_ACCOUNT_AGE_HOURS": 24,
@@ -45,6 +52,8 @@ DEFAULTS = {
 }
 # Categories counted per IP only (anonymous requests).
 IP_ONLY = {"register": "RATELIMIT_REGISTER", "login": "RATELIMIT_LOGIN"}
+# Categories that count every attempt (guessing passwords), not only what was created.
+COUNT_ATTEMPTS = frozenset({"login"})
 NOUNS = {"register": "registrations", "login": "sign-in attempts", "post": "new ideas",
          "comment": "comments", "vote": "votes", "report": "reports"}
 
@@ -97,7 +106,7 @@ def is_new_account(member) -> bool:
 def limits_for(category: str, member) -> list[tuple[str, RateLimitItem, str]]:
     """(who, limit, key) pairs to count; the first is the one reported in the headers."""
     config = current_app.config
-    prefix = f"coopol|{config.get('SERVER_NAME_KEY', '')}|{category}"
+    prefix = f"coopol|{config.get('RATELIMIT_KEY_PREFIX') or ''}|{config.get('SERVER_NAME_KEY', '')}|{category}"
     ip_key = f"{prefix}|ip:{request.remote_addr or 'unknown'}"
     if category in IP_ONLY:
         return [("ip", parse(config[IP_ONLY[category]]), ip_key)]
@@ -119,10 +128,23 @@ def check_rate_limits() -> None:
     limiter = _limiter()
     checks = limits_for(category, member)
     g.coopol_rate_limit = (checks[0][1], checks[0][2])
+    taken: list[tuple[RateLimitItem, str]] = []
     for who, item, key in checks:
         if not limiter.hit(item, key):
+            _give_back(taken)  # refused: nothing is created, so no counter keeps this request
             g.coopol_rate_limit = (item, key)
             raise RateLimited(_message(category, who, item, member), headers=_headers(item, key))
+        taken.append((item, key))
+    if category not in COUNT_ATTEMPTS:
+        g.coopol_rate_taken = taken
+
+
+def _give_back(taken: list[tuple[RateLimitItem, str]]) -> None:
+    storage = _limiter().storage
+    for item, key in taken:
+        counter = item.key_for(key)
+        if storage.get(counter) > 0:  # an expired window is not driven below zero
+            storage.incr(counter, item.get_expiry(), amount=-1)
 
 
 def _message(category: str, who: str, item: RateLimitItem, member) -> str:
@@ -151,6 +173,9 @@ def _headers(item: RateLimitItem, key: str) -> dict[str, str]:
 
 
 def add_rate_limit_headers(response: Response) -> Response:
+    taken = g.pop("coopol_rate_taken", None)
+    if taken and not request_created(response):
+        _give_back(taken)
     limit = g.pop("coopol_rate_limit", None)
     if limit is not None and "RateLimit-Limit" not in response.headers:
         response.headers.update(_headers(*limit))

@@ -80,3 +80,41 @@ def test_host_of_drops_default_ports_per_scheme():
     assert host_of("http://a.example:80/x") == "a.example"
     assert host_of("https://a.example:8443/x") == "a.example:8443"
     assert host_of("http://127.0.0.1:5001/inbox") == "127.0.0.1:5001"
+
+
+# IPv6 spellings of IPv4 addresses reach the IPv4 address through a gateway (6to4 relay, NAT64
+# translator, Teredo): each is judged by the address it embeds.
+@pytest.mark.parametrize("address", [
+    "2002:a00:1::",  # 6to4 of 10.0.0.1
+    "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+    "2002:c0a8:101::",  # 6to4 of 192.168.1.1
+    "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254 (cloud metadata)
+    "::ffff:10.0.0.1", "::ffff:7f00:1",  # IPv4-mapped
+    "::10.0.0.1", "::127.0.0.1",  # IPv4-compatible
+    "64:ff9b::10.0.0.1", "64:ff9b::7f00:1",  # NAT64 well-known prefix
+    "64:ff9b:1:a00:0:100::",  # NAT64 local-use prefix, 10.0.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1 (XOR-ed)
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+])
+def test_production_refuses_ipv6_spellings_of_private_ipv4(address):
+    with pytest.raises(UnsafeURL, match="non-public"):
+        check_url("https://ally.example/inbox", local_mode=False, resolve=resolver(address))
+
+
+@pytest.mark.parametrize("address", ["2002:a00:1::", "64:ff9b::7f00:1", "::ffff:127.0.0.1"])
+def test_local_mode_also_refuses_ipv6_spellings_of_private_ipv4(address):
+    # Loopback is for loopback *names* of a loopback instance; a peer's DNS answer is never trusted.
+    with pytest.raises(UnsafeURL, match="non-public"):
+        check_url("https://ally.example/inbox", local_mode=True, resolve=resolver(address))
+
+
+@pytest.mark.parametrize("url", ["https://[2002:a00:1::]/inbox", "https://[::ffff:10.0.0.1]/inbox",
+                                 "https://[64:ff9b::a00:1]/inbox"])
+def test_literal_ipv6_spellings_of_private_ipv4_are_refused(url):
+    with pytest.raises(UnsafeURL, match="non-public"):
+        check_url(url, local_mode=False)
+
+
+@pytest.mark.parametrize("address", ["2002:808:808::1", "64:ff9b::8.8.8.8", "::ffff:8.8.8.8"])
+def test_ipv6_spellings_of_public_ipv4_are_accepted(address):
+    assert check_url("https://ally.example/inbox", local_mode=False, resolve=resolver(address))

@@ -150,3 +150,160 @@ def test_posting_commenting_and_voting_are_limited(limited):
     assert refused.status_code == 429 and refused.json["message"].startswith("Too many votes")
     # Reading is never limited.
     assert client.get(f"/api/v1/ideas/{ideas[0]}", headers=ana).status_code == 200
+
+
+# Creation limits count what was created: a refused or sent-back submission costs nothing.
+
+def test_a_new_member_sent_back_for_a_short_title_keeps_their_quota(limited):
+    app, client, _ideas, _tokens = limited(RATELIMIT_POST_NEW_ACCOUNT="3/hour")
+    client.post("/login", data={"login": "ana", "password": "a long and unusual pass phrase"})
+    for _ in range(3):
+        sent_back = client.post("/ideas/new", data={"title": "ab", "body": "Too short a title.", "language": "en"})
+        assert sent_back.status_code == 422
+    for n in range(3):
+        made = client.post("/ideas/new", data={"title": f"Cheaper trains {n}", "body": "Please.", "language": "en"})
+        assert made.status_code == 302, made.get_data(as_text=True)
+    refused = client.post("/ideas/new", data={"title": "One too many", "body": "Please.", "language": "en"})
+    assert refused.status_code == 429
+    assert "at most 3" in refused.get_data(as_text=True)
+
+
+def test_invalid_api_submissions_do_not_use_the_quota(limited):
+    _app, client, ideas, tokens = limited(RATELIMIT_POST="1/hour", RATELIMIT_COMMENT="1/hour", NEW_ACCOUNT_AGE_HOURS=0)
+    ana = tokens["ana"]
+    for _ in range(3):
+        response = client.post("/api/v1/ideas", headers=ana, json={"title": "ab", "body": "x", "language": "en"})
+        assert response.status_code == 422
+        assert response.headers["RateLimit-Remaining"] == "1"
+        assert client.post(f"/api/v1/ideas/{ideas[0]}/comments", headers=ana,
+                           json={"body": "", "stance": "for"}).status_code == 422
+    created = client.post("/api/v1/ideas", headers=ana, json={"title": "Cheaper trains", "body": "x", "language": "en"})
+    assert created.status_code == 201 and created.headers["RateLimit-Remaining"] == "0"
+    assert client.post(f"/api/v1/ideas/{ideas[0]}/comments", headers=ana,
+                       json={"body": "Agreed.", "stance": "for"}).status_code == 201
+    assert client.post("/api/v1/ideas", headers=ana,
+                       json={"title": "Dearer cars", "body": "x", "language": "en"}).status_code == 429
+
+
+def test_a_vote_refused_on_the_page_does_not_use_the_quota(limited):
+    # The page answers a refused vote with a redirect and a message; the unit of work rolled back.
+    _app, client, ideas, _tokens = limited(RATELIMIT_VOTE="1/hour", NEW_ACCOUNT_AGE_HOURS=0)
+    client.post("/login", data={"login": "ana", "password": "a long and unusual pass phrase"})
+    for _ in range(2):
+        assert client.post(f"/ideas/{ideas[0]}/vote", data={"value": "sideways"}).status_code == 302
+    assert client.post(f"/ideas/{ideas[0]}/vote", data={"value": "support"}).status_code == 302
+    assert client.post(f"/ideas/{ideas[1]}/vote", data={"value": "support"}).status_code == 429
+
+
+def test_failed_registrations_do_not_use_the_address_quota(limited):
+    _app, client, _ideas, _tokens = limited(RATELIMIT_REGISTER="2/hour")
+    for n in range(3):
+        short = client.post("/api/v1/members", json={"handle": f"try{n}", "email": f"try{n}@example.org",
+                                                     "password": "short"})
+        assert short.status_code == 422
+        taken = client.post("/register", data={"handle": "ana", "email": "other@example.org",
+                                               "password": "a long and unusual pass phrase"})
+        assert 400 <= taken.status_code < 429
+    for n in range(2):
+        response = client.post("/api/v1/members", json={
+            "handle": f"sock{n}", "email": f"sock{n}@example.org", "password": "a long and unusual pass phrase"})
+        assert response.status_code == 201, response.json
+    assert client.post("/api/v1/members", json={
+        "handle": "sock9", "email": "sock9@example.org", "password": "a long and unusual pass phrase"}
+    ).status_code == 429
+
+
+def test_failed_sign_ins_still_count(make_app):
+    app = make_app("limited", RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="2/minute")
+    client = app.test_client()
+    codes = [client.post("/login", data={"login": f"nobody{n}", "password": "wrong"}).status_code for n in range(3)]
+    assert codes == [401, 401, 429]
+
+
+# Where counters live: one process's memory only when one process serves.
+
+def test_unset_storage_is_memory_for_one_process_and_redis_under_gunicorn_or_in_production(monkeypatch):
+    import sys
+
+    from coopol.config import rate_limit_storage_uri
+
+    monkeypatch.delitem(sys.modules, "gunicorn", raising=False)
+    monkeypatch.delenv("SERVER_SOFTWARE", raising=False)
+    one = {"URL": "http://127.0.0.1:5000", "REDIS_URL": "redis://cache.internal:6379/2", "TESTING": False}
+    assert rate_limit_storage_uri({**one, "RATELIMIT_STORAGE_URI": None}) == "memory://"
+    assert rate_limit_storage_uri({**one, "URL": "https://ideas.party.example"}) == "redis://cache.internal:6379/2"
+    assert rate_limit_storage_uri({**one, "RATELIMIT_STORAGE_URI": "memory://",
+                                   "URL": "https://ideas.party.example"}) == "memory://"  # said explicitly
+    monkeypatch.setenv("SERVER_SOFTWARE", "gunicorn/23.0.0")
+    assert rate_limit_storage_uri(one) == "redis://cache.internal:6379/2"
+
+
+def test_redis_is_the_default_under_gunicorn(make_app, monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "gunicorn", types.ModuleType("gunicorn"))
+    assert make_app("served").config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_two_gunicorn_workers_share_the_sign_in_limit_exactly(tmp_path):
+    """Two gunicorn workers on one Redis grant the per-address sign-in limit once, not once each."""
+    import os
+    import subprocess
+    import time
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.e2e.conftest import COOPOL, PG_ADMIN_URL, free_port
+
+    redis_url = _redis_url()
+    port, instance = free_port(), tmp_path / "served"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPOL_") and k != "DATABASE_URL"}
+    env.update(COOPOL_INSTANCE=str(instance), COOPOL_REDIS_URL=redis_url, COOPOL_RATELIMIT_LOGIN="20/minute",
+               COOPOL_RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}", PYTHONPATH=os.getcwd())
+    admin = database = None
+    if PG_ADMIN_URL:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        database = f"coopol_limits_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+        env["DATABASE_URL"] = make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    url = f"http://127.0.0.1:{port}"
+    subprocess.run([*COOPOL, "--instance", str(instance), "init", "--name", "Served", "--url", url], env=env,
+                   check=True, capture_output=True, timeout=120)
+    log = (tmp_path / "gunicorn.log").open("w")
+    server = subprocess.Popen(["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "coopol:create_app()"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/nodeinfo/2.1", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            time.sleep(0.2)
+
+        def attempt(n: int) -> int:
+            # A new connection and a new (unknown) login each time: only the per-address limit applies.
+            response = requests.post(f"{url}/api/v1/tokens", json={"login": f"guess{n}", "password": "wrong"},
+                                     headers={"Connection": "close"}, timeout=30)
+            return response.status_code
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = list(pool.map(attempt, range(30)))
+        assert sorted(codes) == [401] * 20 + [429] * 10, codes
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(20)
+        log.close()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
