@@ -39,7 +39,7 @@ def notify(member: Member | None, kind: str, message: str, *, link: str | None =
 def list_notifications(member: Member, *, cursor: str | None = None, limit: int = 20
                        ) -> tuple[list[Notification], str | None]:
     query = select(Notification).where(Notification.member_id == member.id)
-    if cursor and cursor.isdigit():
+    if cursor and cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:  # an id, not a number too big
         query = query.where(Notification.id < int(cursor))
     rows = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None

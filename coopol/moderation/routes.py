@@ -27,7 +27,7 @@ REASON_LABELS = {"spam": "Spam", "offensive": "Offensive", "off_topic": "Off top
 
 def _form_int(name: str) -> int | None:
     value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _failed(error: DomainError) -> None:

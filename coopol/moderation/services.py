@@ -524,7 +524,7 @@ def moderation_queue(moderator: Member, *, cursor: str | None = None, limit: int
     query = (select(Report.target_type, Report.target_id, first)
              .where(Report.status == ReportStatus.OPEN)
              .group_by(Report.target_type, Report.target_id))
-    if cursor and cursor.isdigit():
+    if cursor and cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:  # an id, not a number too big
         query = query.having(func.min(Report.id) > int(cursor))
     rows = db.session.execute(query.order_by(first).limit(limit + 1)).all()
     next_cursor = str(rows[limit - 1].first_report_id) if len(rows) > limit else None
@@ -555,7 +555,7 @@ def report_view(report: Report, *, for_moderator: bool = False) -> dict[str, Any
 
 def list_modlog(*, cursor: str | None = None, limit: int = 20) -> tuple[list[dict[str, Any]], str | None]:
     query = select(ModlogEntry)
-    if cursor and cursor.isdigit():
+    if cursor and cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:  # an id, not a number too big
         query = query.where(ModlogEntry.id < int(cursor))
     rows = list(db.session.scalars(query.order_by(ModlogEntry.id.desc()).limit(limit + 1)))
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None

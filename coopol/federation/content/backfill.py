@@ -70,7 +70,7 @@ def ideas_collection():
     if raw is None:
         return activity_response({"@context": AS_CONTEXT, "id": collection_id(), "type": "OrderedCollection",
                                   "totalItems": total, "first": f"{collection_id()}?page=1"})
-    page = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_PAGES else 1
+    page = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_PAGES else 1
     ideas = list(db.session.scalars(_shared_ideas().order_by(Idea.id).offset((page - 1) * PAGE_SIZE)
                                     .limit(PAGE_SIZE)))
     document: dict[str, Any] = {"@context": AS_CONTEXT, "id": f"{collection_id()}?page={raw}",
