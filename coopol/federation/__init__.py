@@ -19,6 +19,11 @@ DEFAULTS = {
     "FEDERATION_WORKER_POLL": 0.1,  # seconds: how often an idle worker on SQLite checks for commits (see delivery.py)
     "FEDERATION_WORKER_IDLE_MAX": 2.0,  # seconds an idle worker waits at most before looking at the queue anyway
     "FEDERATION_BACKFILL_LEASE": 600,  # seconds a claimed backfill job stays with its worker
+    # Bounds of each collection a backfill reads (the ally's ideas, an idea's replies, likes, dislikes):
+    # documents fetched, items taken, bytes read; past one, the collection is cut short and the job says so.
+    "FEDERATION_BACKFILL_MAX_PAGES": 200,
+    "FEDERATION_BACKFILL_MAX_ITEMS": 10_000,
+    "FEDERATION_BACKFILL_MAX_BYTES": 32 * 1024 * 1024,
     "FEDERATION_BAN_SYNC_DELAY": 60,  # seconds after an alliance forms before our bans in force are sent
 }
 

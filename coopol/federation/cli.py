@@ -82,8 +82,8 @@ def backfill_jobs() -> dict[str, dict]:
     from coopol.extensions import db
     from coopol.federation.models import Backfill
 
-    fields = ("state", "total", "seen", "stored", "skipped", "comments", "votes", "attempts", "error",
-              "started_at", "finished_at", "next_attempt_at")
+    fields = ("state", "total", "seen", "stored", "skipped", "comments", "votes", "pages", "bytes_read",
+              "truncated", "truncation", "attempts", "error", "started_at", "finished_at", "next_attempt_at")
     jobs = {}
     for job in db.session.scalars(select(Backfill)):
         values = {name: getattr(job, name) for name in fields}
@@ -92,11 +92,14 @@ def backfill_jobs() -> dict[str, dict]:
 
 
 def describe_backfill(job: dict | None) -> str:
-    """One line: `done: 12/12 ideas (10 stored, 2 skipped), 30 comments, 41 votes`; `-` without a job."""
+    """One line: `done: 12/12 ideas (10 stored, 2 skipped), 30 comments, 41 votes` (and `; 1 collection(s)
+    truncated (the last: why)` when the backfill bounds cut some short); `-` without a job."""
     if job is None:
         return "-"
     text = (f"{job['state']}: {job['seen']}/{job['total']} ideas ({job['stored']} stored, {job['skipped']} skipped),"
             f" {job['comments']} comments, {job['votes']} votes")
+    if job["truncated"]:
+        text += f"; {job['truncated']} collection(s) truncated (the last: {' '.join(job['truncation'].split())[:200]})"
     if job["error"]:
         text += f"; error: {' '.join(job['error'].split())[:200]}"
     return text

@@ -1,5 +1,6 @@
 """Fetching remote documents: only from allies (or the host being asked to ally), signed by our
-instance actor, 10 s, 1 MiB, an ActivityPub content type, and an `id` equal to the fetched URL."""
+instance actor, 10 s, 1 MiB (or less: `max_bytes`; streamed, the rest is never read), an ActivityPub
+content type, and an `id` equal to the fetched URL."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from coopol.federation.protocol import (
     is_activitypub_media_type,
     parse_actor,
 )
-from coopol.federation.transport import TransportError, signed_request
+from coopol.federation.transport import MAX_BODY, ResponseTooLarge, TransportError, signed_request
 from coopol.federation.urls import UnsafeURL, host_of
 
 ACCEPT = f"{ACTIVITY_JSON}, {LD_JSON_PROFILE}"
@@ -41,13 +42,24 @@ class FetchError(Exception):
             self.status_hint = status_hint
 
 
+class DocumentTooLarge(FetchError):
+    """The document is longer than the cap it was fetched with (nothing of it is used)."""
+
+    status_hint = 413
+
+
 def may_fetch_from(host: str) -> bool:
     ally = db.session.scalar(select(Ally).where(Ally.host == host))
     return ally is not None and ally.status in CONTACTABLE
 
 
-def fetch_document(url: str, *, allow_host: str | None = None) -> dict[str, Any]:
+def fetch_document(url: str, *, allow_host: str | None = None, max_bytes: int = MAX_BODY) -> dict[str, Any]:
     """GET an ActivityPub document. `allow_host` admits a host that is not allied (the handshake)."""
+    return fetch_sized(url, allow_host=allow_host, max_bytes=max_bytes)[0]
+
+
+def fetch_sized(url: str, *, allow_host: str | None = None, max_bytes: int = MAX_BODY) -> tuple[dict[str, Any], int]:
+    """(the document, its size in bytes); `DocumentTooLarge` past `max_bytes` (at most 1 MiB)."""
     try:
         host = host_of(url)
     except UnsafeURL as error:
@@ -57,9 +69,11 @@ def fetch_document(url: str, *, allow_host: str | None = None) -> dict[str, Any]
     key_id, private_pem = instance_signer()
     try:
         result = signed_request("GET", url, key_id=key_id, private_key_pem=private_pem,
-                                headers={"Accept": ACCEPT})
+                                headers={"Accept": ACCEPT}, max_body=max(0, min(max_bytes, MAX_BODY)))
     except UnsafeURL as error:
         raise FetchError(f"refused to fetch {url}: {error}", 403) from error
+    except ResponseTooLarge as error:
+        raise DocumentTooLarge(str(error)) from error
     except TransportError as error:
         raise FetchError(str(error)) from error
     if result.status != 200:
@@ -68,13 +82,13 @@ def fetch_document(url: str, *, allow_host: str | None = None) -> dict[str, Any]
         raise FetchError(f"GET {url} is not ActivityPub JSON (Content-Type: {result.header('content-type')})")
     try:
         document = json.loads(result.body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise FetchError(f"GET {url} did not return JSON") from error
     if not isinstance(document, dict):
         raise FetchError(f"GET {url} did not return a JSON object")
     if document.get("id") != url:
         raise FetchError(f"GET {url} returned a document whose id is {document.get('id')!r}")
-    return document
+    return document, len(result.body)
 
 
 def fetch_actor(url: str, *, allow_host: str | None = None, key_id: str | None = None) -> ActorInfo:

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coopol.core.state import StateMachine
@@ -240,6 +240,10 @@ class Backfill(db.Model):
     skipped: Mapped[int] = mapped_column(Integer, default=0)
     comments: Mapped[int] = mapped_column(Integer, default=0)
     votes: Mapped[int] = mapped_column(Integer, default=0)
+    pages: Mapped[int] = mapped_column(Integer, default=0)  # documents of the ideas collection read
+    bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)  # their size
+    truncated: Mapped[int] = mapped_column(Integer, default=0)  # collections cut short by the backfill bounds
+    truncation: Mapped[str] = mapped_column(Text, default="")  # the last one, and why
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

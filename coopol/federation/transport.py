@@ -31,6 +31,10 @@ class TransportError(Exception):
     """The peer could not be reached, was too slow, or sent too much."""
 
 
+class ResponseTooLarge(TransportError):
+    """The answer is longer than the caller's cap (declared or read so far); the rest was not read."""
+
+
 @dataclass(frozen=True)
 class HTTPResult:
     status: int
@@ -84,13 +88,13 @@ def signed_request(method: str, url: str, *, key_id: str, private_key_pem: str, 
     try:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > max_body:
-            raise TransportError(f"{method} {url}: response of {declared} bytes exceeds {max_body}")
+            raise ResponseTooLarge(f"{method} {url}: response of {declared} bytes exceeds {max_body}")
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_content(64 * 1024):
             size += len(chunk)
             if size > max_body:
-                raise TransportError(f"{method} {url}: response exceeds {max_body} bytes")
+                raise ResponseTooLarge(f"{method} {url}: response exceeds {max_body} bytes")
             if time.monotonic() > deadline:
                 raise TransportError(f"{method} {url}: response took longer than {timeout:g} s")
             chunks.append(chunk)
@@ -101,4 +105,5 @@ def signed_request(method: str, url: str, *, key_id: str, private_key_pem: str, 
     return HTTPResult(response.status_code, {k.lower(): v for k, v in response.headers.items()}, b"".join(chunks))
 
 
-__all__ = ["HTTPResult", "MAX_BODY", "TransportError", "UnsafeURL", "check_peer_url", "signed_request"]
+__all__ = ["HTTPResult", "MAX_BODY", "ResponseTooLarge", "TransportError", "UnsafeURL", "check_peer_url",
+           "signed_request"]

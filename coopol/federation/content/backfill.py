@@ -9,13 +9,20 @@ When an alliance forms, a job (`Backfill`) is committed with it; the federation 
 lease; `SKIP LOCKED` on PostgreSQL) and reads one page per turn, saving where to resume, so a worker
 that dies leaves a job another one resumes once the lease runs out. `coopol allies backfill HOST` runs
 the whole thing inline, with progress.
+
+An ally may be broken or hostile: every collection read (the ideas, an idea's replies, likes and
+dislikes) is bounded in documents fetched, items taken and bytes read (`FEDERATION_BACKFILL_MAX_PAGES`,
+`_MAX_ITEMS`, `_MAX_BYTES`), each document is streamed with a byte cap, and a `next` that points back
+stops it. A collection cut short is counted on the job (`truncated`, `truncation`: the last one and
+why). Only one page is held at a time: each page of comments or votes is stored (committed) before the
+next one is fetched, so memory stays flat and a job that fails midway keeps what it stored.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -27,9 +34,10 @@ from coopol.core.time import utcnow
 from coopol.core.uow import unit_of_work
 from coopol.extensions import db
 from coopol.federation.actors import GROUP_NAME, group_id
-from coopol.federation.fetch import FetchError, fetch_document
+from coopol.federation.fetch import DocumentTooLarge, FetchError, fetch_sized
 from coopol.federation.models import BACKFILL, Backfill
 from coopol.federation.protocol import AS_CONTEXT, ProtocolError, id_of, type_of
+from coopol.federation.transport import MAX_BODY as MAX_DOCUMENT
 from coopol.federation.urls import UnsafeURL, host_of
 from coopol.ideas.models import VOTING_STATES, Comment, Idea, IdeaState
 
@@ -62,7 +70,7 @@ def ideas_collection():
     if raw is None:
         return activity_response({"@context": AS_CONTEXT, "id": collection_id(), "type": "OrderedCollection",
                                   "totalItems": total, "first": f"{collection_id()}?page=1"})
-    page = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_PAGES else 1
+    page = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_PAGES else 1
     ideas = list(db.session.scalars(_shared_ideas().order_by(Idea.id).offset((page - 1) * PAGE_SIZE)
                                     .limit(PAGE_SIZE)))
     document: dict[str, Any] = {"@context": AS_CONTEXT, "id": f"{collection_id()}?page={raw}",
@@ -84,60 +92,90 @@ class BackfillResult:
     skipped: int = 0
     comments: int = 0  # comments stored (new here)
     votes: int = 0  # votes on ideas and on comments stored (new here)
+    pages: int = 0  # documents of the ideas collection read
+    bytes_read: int = 0  # their size
+    truncated: int = 0  # collections cut short by the bounds
+    truncation: str = ""  # the last one, and why
+
+    def cut(self, url: str, why: str) -> None:
+        self.truncated += 1
+        self.truncation = f"{url}: {why}"[:2000]
+        log.warning("backfill cut a collection short: %s", self.truncation)
 
 
-@dataclass
-class _Thread:
-    """What the network phase read about one idea, before any transaction opens."""
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of one collection (see the module's docstring)."""
 
-    notes: list[tuple[Any, list[tuple[bool, Any]]]] = field(default_factory=list)  # (Note, its votes)
-    votes: list[tuple[bool, Any]] = field(default_factory=list)  # (Like?, vote) on the idea
+    pages: int
+    items: int
+    bytes: int
+
+    @classmethod
+    def configured(cls) -> Limits:
+        config = current_app.config
+        return cls(pages=max(1, int(config["FEDERATION_BACKFILL_MAX_PAGES"])),
+                   items=max(1, int(config["FEDERATION_BACKFILL_MAX_ITEMS"])),
+                   bytes=max(1, int(config["FEDERATION_BACKFILL_MAX_BYTES"])))
 
 
-def _items(ref: Any) -> list[Any]:
-    """Every item of a (paged) collection named or embedded by `ref`; nothing when it is said to be empty
-    or is not served (gone, or not there)."""
+def _pages(ref: Any, result: BackfillResult, limits: Limits) -> Iterator[list[Any]]:
+    """The items of a (paged) collection named or embedded by `ref`, one page at a time (the caller
+    stores a page before the next one is fetched); nothing when it is said to be empty or is not served
+    (gone, or not there). Past a bound, or on a `next` seen before, it stops and `result` records it."""
     if ref is None or (isinstance(ref, dict) and ref.get("totalItems") == 0):
-        return []
+        return
     url = id_of(ref)
     if not url:
-        return []
+        return
     try:
-        doc = fetch_document(url)
+        doc, size = fetch_sized(url, max_bytes=limits.bytes)
+    except DocumentTooLarge:
+        result.cut(url, f"its first document is larger than {min(limits.bytes, MAX_DOCUMENT)} bytes")
+        return
     except FetchError as error:
         if " answered 404" in str(error) or " answered 410" in str(error):
-            return []
+            return
         raise
-    found: list[Any] = []
+    pages, items, read = 1, 0, size
     page: Any = doc
     seen_urls = {url}
-    for _ in range(MAX_PAGES):
+    while True:
         listed = page.get("orderedItems", page.get("items"))
-        found.extend(listed if isinstance(listed, list) else [])
+        listed = listed if isinstance(listed, list) else []
+        taken = listed[:limits.items - items]
+        items += len(taken)
+        if taken:
+            yield taken
+        if len(taken) < len(listed):
+            result.cut(url, f"more than {limits.items} items")
+            return
         following = page.get("first") if page is doc else page.get("next")
         if isinstance(following, dict) and page is doc:  # an embedded first page
             page = following
             continue
         following = id_of(following)
-        if not following or following in seen_urls:
-            break
+        if not following:
+            return
+        if following in seen_urls:
+            result.cut(url, f"its pages loop back to {following}")
+            return
+        if pages >= limits.pages:
+            result.cut(url, f"more than {limits.pages} pages")
+            return
+        if items >= limits.items:
+            result.cut(url, f"more than {limits.items} items")
+            return
+        if read >= limits.bytes:
+            result.cut(url, f"more than {limits.bytes} bytes")
+            return
         seen_urls.add(following)
-        page = fetch_document(following)
-    return found
-
-
-def _votes(doc: dict[str, Any]) -> list[tuple[bool, Any]]:
-    return [(True, v) for v in _items(doc.get("likes"))] + [(False, v) for v in _items(doc.get("dislikes"))]
-
-
-def _read_thread(page: Any) -> _Thread:
-    thread = _Thread()
-    if not isinstance(page, dict):
-        return thread
-    for note in _items(page.get("replies")):
-        thread.notes.append((note, _votes(note) if isinstance(note, dict) and type_of(note) == "Note" else []))
-    thread.votes = _votes(page)
-    return thread
+        try:
+            page, size = fetch_sized(following, max_bytes=limits.bytes - read)
+        except DocumentTooLarge:
+            result.cut(url, f"{following} is larger than {min(limits.bytes - read, MAX_DOCUMENT)} bytes")
+            return
+        pages, read = pages + 1, read + size
 
 
 # ------------------------------------------------------------------------------------- storing
@@ -188,15 +226,23 @@ def _store_vote(like: bool, doc: Any, target: Idea | Comment) -> bool:
 
 
 def _open_first(page: dict[str, Any]) -> dict[str, Any] | None:
-    """A new copy of a closed or locked idea is first stored open, so its past debate can be added
-    through the same services as a live one; then it takes its real state."""
+    """A closed or locked idea whose copy is new (or still open here) is first stored open, so its past
+    debate can be added through the same services as a live one; then it takes its real state. (A copy
+    still open here is one a backfill that failed midway left open: the next run completes it.)"""
     from coopol.federation.content.objects import parse_page
     from coopol.federation.content.resolve import find_idea
 
     data = parse_page(page)
-    if find_idea(data.id) is not None or (data.state in (None, *VOTING_STATES) and not data.locked):
+    if data.state in (None, *VOTING_STATES) and not data.locked:
         return None
-    return {**page, "lifecycle": IdeaState.PUBLISHED.value, "commentsEnabled": True}
+    idea = find_idea(data.id)
+    if idea is None:
+        lifecycle = IdeaState.PUBLISHED.value
+    elif idea.state in VOTING_STATES and not idea.is_locked:
+        lifecycle = str(idea.state)
+    else:
+        return None
+    return {**page, "lifecycle": lifecycle, "commentsEnabled": True}
 
 
 def _quietly(fn: Callable[[], Any]) -> tuple[bool, Any]:
@@ -211,39 +257,65 @@ def _quietly(fn: Callable[[], Any]) -> tuple[bool, Any]:
         return False, None
 
 
-def _copy_idea(page: Any, host: str, name: str, result: BackfillResult) -> None:
-    """One idea, its comments and its votes: read (no transaction open), then stored in one (all of it,
-    or nothing when the idea itself cannot be stored)."""
+def _copy_idea(page: Any, host: str, name: str, result: BackfillResult, limits: Limits) -> None:
+    """One idea (stored first, or brought up to date), then its comments and its votes, one fetched page
+    per transaction; an idea that cannot be stored is skipped with its debate. A closed or locked idea
+    stays open until its debate is in, then takes its real state."""
     from coopol.federation.content.receive import Ignored, store_page
-    from coopol.federation.content.resolve import find_comment
 
-    thread = _read_thread(page)
-    comments = votes = 0
     try:
         with unit_of_work():
             opened = _open_first(page) if isinstance(page, dict) else None
-            idea = store_page(opened or page, host, origin_name=name)
-            for note, note_votes in thread.notes:
-                ok, comment = _quietly(lambda note=note: _store_comment(note, idea))
-                if not ok:
-                    continue
-                comments += comment is not None
-                target = comment or find_comment(id_of(note))  # already here: its votes may not be
-                for like, vote in note_votes if target is not None else []:
-                    ok, stored = _quietly(lambda like=like, vote=vote, target=target: _store_vote(like, vote, target))
-                    votes += bool(ok and stored)
-            for like, vote in thread.votes:
-                ok, stored = _quietly(lambda like=like, vote=vote: _store_vote(like, vote, idea))
-                votes += bool(ok and stored)
-            if opened is not None:
-                store_page(page, host, origin_name=name)
+            idea_id = store_page(opened or page, host, origin_name=name).id
     except (Ignored, DomainError, ProtocolError) as error:
         log.info("backfill of %s skipped an idea: %s", host, error)
         result.skipped += 1
         return
     result.stored += 1
-    result.comments += comments
-    result.votes += votes
+    for notes in _pages(page.get("replies"), result, limits):
+        _store_notes(notes, idea_id, result, limits)
+    for like, ref in ((True, page.get("likes")), (False, page.get("dislikes"))):
+        for votes in _pages(ref, result, limits):
+            _store_votes(like, votes, lambda: db.session.get(Idea, idea_id), result)
+    if opened is not None:
+        try:
+            with unit_of_work():
+                store_page(page, host, origin_name=name)
+        except (Ignored, DomainError, ProtocolError) as error:
+            log.warning("backfill of %s could not give %s its state: %s", host, id_of(page), error)
+
+
+def _store_notes(notes: list[Any], idea_id: int, result: BackfillResult, limits: Limits) -> None:
+    """One page of an idea's comments (one transaction), then the votes on each (a page per transaction)."""
+    from coopol.federation.content.resolve import find_comment
+
+    added, here = 0, []
+    with unit_of_work():
+        idea = db.session.get(Idea, idea_id)
+        for note in notes:
+            ok, comment = _quietly(lambda note=note: _store_comment(note, idea))
+            if ok:
+                added += comment is not None
+                here.append(note)  # new or already here: its votes may not be
+    result.comments += added
+    for note in here:
+        if not isinstance(note, dict) or type_of(note) != "Note":
+            continue
+        for like, ref in ((True, note.get("likes")), (False, note.get("dislikes"))):
+            for votes in _pages(ref, result, limits):
+                _store_votes(like, votes, lambda note=note: find_comment(id_of(note)), result)
+
+
+def _store_votes(like: bool, votes: list[Any], target_of: Callable[[], Idea | Comment | None],
+                 result: BackfillResult) -> None:
+    """One page of votes on an idea or a comment, in one transaction."""
+    added = 0
+    with unit_of_work():
+        target = target_of()
+        for vote in votes if target is not None else []:
+            ok, stored = _quietly(lambda vote=vote: _store_vote(like, vote, target))
+            added += bool(ok and stored)
+    result.votes += added
 
 
 def _source(host: str) -> tuple[str, str, str]:
@@ -257,34 +329,69 @@ def _source(host: str) -> tuple[str, str, str]:
         return ally.host, ally.name, f"{ally.group_id}/ideas"
 
 
-def _start(url: str, result: BackfillResult) -> str | None:
-    first = fetch_document(url)
+def _fetch_listing(url: str, result: BackfillResult, limits: Limits) -> dict[str, Any] | None:
+    """A document of the ally's ideas collection, counted; None (the collection cut short) past a bound."""
+    if result.pages >= limits.pages:
+        result.cut(url, f"more than {limits.pages} pages")
+        return None
+    if result.bytes_read >= limits.bytes:
+        result.cut(url, f"more than {limits.bytes} bytes")
+        return None
+    try:
+        doc, size = fetch_sized(url, max_bytes=limits.bytes - result.bytes_read)
+    except DocumentTooLarge:
+        result.cut(url, f"larger than {min(limits.bytes - result.bytes_read, MAX_DOCUMENT)} bytes")
+        return None
+    result.pages, result.bytes_read = result.pages + 1, result.bytes_read + size
+    return doc
+
+
+def _start(url: str, result: BackfillResult, limits: Limits) -> str | None:
+    first = _fetch_listing(url, result, limits)
+    if first is None:
+        return None
     result.total = int(first.get("totalItems") or 0) if str(first.get("totalItems", "")).isdigit() else 0
     return id_of(first.get("first"))
 
 
-def read_page(url: str, host: str, name: str, result: BackfillResult) -> str | None:
-    """Copy the ideas of one page of the ally's collection; returns the next page's URL."""
-    page = fetch_document(url)
+def read_page(url: str, host: str, name: str, result: BackfillResult, limits: Limits | None = None) -> str | None:
+    """Copy the ideas of one page of the ally's collection; returns the next page's URL (None: the end,
+    or a bound reached)."""
+    limits = limits or Limits.configured()
+    page = _fetch_listing(url, result, limits)
+    if page is None:
+        return None
     items = page.get("orderedItems") if isinstance(page.get("orderedItems"), list) else []
-    for item in items:
+    room = max(0, limits.items - result.seen)
+    for item in items[:room]:
         result.seen += 1
-        _copy_idea(item, host, name, result)
+        _copy_idea(item, host, name, result, limits)
     following = id_of(page.get("next"))
-    return following if following and following != url else None
+    if len(items) > room or (following and result.seen >= limits.items):
+        result.cut(url, f"more than {limits.items} ideas")
+        return None
+    if following == url:
+        result.cut(url, "its next page is itself")
+        return None
+    return following or None
 
 
 def backfill(host: str, progress: Callable[[BackfillResult], None] | None = None) -> BackfillResult:
     """Pull every published idea of the ally `host`, with its comments and votes, into our copies (an idea
-    already here is brought up to date). No transaction stays open while a page is fetched."""
+    already here is brought up to date), within the bounds. No transaction stays open while a page is
+    fetched."""
     host, name, url = _source(host)
     result = BackfillResult()
+    limits = Limits.configured()
     try:
-        next_url = _start(url, result)
-        pages = 0
-        while next_url and pages < MAX_PAGES:
-            pages += 1
-            next_url = read_page(next_url, host, name, result)
+        next_url = _start(url, result, limits)
+        visited: set[str] = set()
+        while next_url:
+            if next_url in visited:
+                result.cut(url, f"its pages loop back to {next_url}")
+                break
+            visited.add(next_url)
+            next_url = read_page(next_url, host, name, result, limits)
             if progress:
                 progress(result)
     except (FetchError, UnsafeURL) as error:
@@ -311,7 +418,14 @@ def _set_state(job: Backfill, state: str) -> None:
 
 def _save_counts(job: Backfill, result: BackfillResult) -> None:
     job.total, job.seen, job.stored, job.skipped = result.total, result.seen, result.stored, result.skipped
-    job.comments, job.votes = result.comments, result.votes
+    job.comments, job.votes, job.pages, job.bytes_read = result.comments, result.votes, result.pages, result.bytes_read
+    job.truncated, job.truncation = result.truncated, result.truncation
+
+
+def _result_of(job: Backfill) -> BackfillResult:
+    return BackfillResult(total=job.total, seen=job.seen, stored=job.stored, skipped=job.skipped,
+                          comments=job.comments, votes=job.votes, pages=job.pages, bytes_read=job.bytes_read,
+                          truncated=job.truncated, truncation=job.truncation)
 
 
 def queue_backfill(host: str) -> Backfill:
@@ -319,7 +433,8 @@ def queue_backfill(host: str) -> Backfill:
     job = db.session.scalar(select(Backfill).where(Backfill.host == host))
     if job is None:
         job = Backfill(host=host, state="queued", total=0, seen=0, stored=0, skipped=0, comments=0, votes=0,
-                       attempts=0, error="", next_attempt_at=utcnow())
+                       pages=0, bytes_read=0, truncated=0, truncation="", attempts=0, error="",
+                       next_attempt_at=utcnow())
         db.session.add(job)
     elif job.state in ("done", "failed"):
         _set_state(job, "queued")
@@ -358,18 +473,20 @@ def _still_ours(job_id: int, lease: Any) -> Backfill | None:
 
 
 def run_job_page(job_id: int, lease: Any) -> str:
-    """One turn of a claimed job: the collection (first turn) and one page; returns the job's state."""
+    """One turn of a claimed job: the collection (first turn) and one page; returns the job's state. A turn
+    that fails keeps the comments and votes it stored (and counts them); the page is read again later."""
     from coopol.federation.delivery import backoff_seconds
 
     with unit_of_work():
         job = db.session.get(Backfill, job_id)
-        host, next_url = job.host, job.next_url
-        result = BackfillResult(total=job.total, seen=job.seen, stored=job.stored, skipped=job.skipped,
-                                comments=job.comments, votes=job.votes)
+        host, next_url, started = job.host, job.next_url, job.pages > 0
+        result = _result_of(job)
+    limits = Limits.configured()
     try:
         host, name, url = _source(host)
-        next_url = next_url or _start(url, result)
-        following = read_page(next_url, host, name, result) if next_url else None
+        if not next_url and not started:
+            next_url = _start(url, result, limits)
+        following = read_page(next_url, host, name, result, limits) if next_url else None
     except Exception as error:  # noqa: BLE001 - recorded on the job, which is tried again later
         db.session.rollback()
         final = isinstance(error, DomainError)  # no longer an ally
@@ -382,6 +499,7 @@ def run_job_page(job_id: int, lease: Any) -> str:
                 return "taken"
             job.attempts += 1
             job.error, job.claimed_until = message[:2000], None
+            job.comments, job.votes = result.comments, result.votes  # stored: a new try does not count them
             if final or job.attempts >= MAX_ATTEMPTS:
                 _set_state(job, "failed")
                 job.finished_at = utcnow()

@@ -153,7 +153,7 @@ def _paged(url: str, query: Select, build: Callable[[Any], dict[str, Any]], *, r
     if raw is None:
         return activity_response({"@context": AS_CONTEXT, "id": url, "type": "OrderedCollection",
                                   "totalItems": total, "first": f"{url}?page=1"})
-    page = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_PAGES else 1
+    page = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_PAGES else 1
     paged = query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     found = list(db.session.execute(paged)) if rows else list(db.session.scalars(paged))
     document: dict[str, Any] = {"@context": AS_CONTEXT, "id": f"{url}?page={raw}", "type": "OrderedCollectionPage",

@@ -4,6 +4,7 @@ changes nothing; the job queued with the alliance is run by the worker and resum
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import requests
@@ -348,3 +349,200 @@ def test_allies_list_shows_each_allys_backfill_job(parties):
     page = client.get("/admin/allies").text
     assert "backfill-done" in page and "2/2 ideas, 0 comments, 0 votes" in page
     assert "backfill-failed" in page and "not an ally" in page
+
+
+# ------------------------------------------------------------------ a hostile ally: bounded backfills
+
+
+class HostileAlly:
+    """An ally (not ours) whose one idea has a `replies` collection that does not end (it stops at
+    `last`, only so that an unbounded reader fails the test instead of running for minutes), or whose
+    pages are huge, or loop, or fail from some page on. Counts what it served."""
+
+    AP = {"Content-Type": "application/activity+json"}
+
+    def __init__(self, url: str, *, last: int = 200, padding: int = 0, fail_from: int | None = None,
+                 loop_at: int | None = None, huge_at: int | None = None) -> None:
+        self.url, self.last, self.padding = url, last, padding
+        self.fail_from, self.loop_at, self.huge_at = fail_from, loop_at, huge_at
+        self.idea = f"{url}/post/1"
+        self.replies = f"{self.idea}/replies"
+        self.served: list[str] = []
+        self.release = threading.Event()  # what the `peer` fixture sets when it stops (nothing waits here)
+
+    def reply_page(self, n: int) -> dict:
+        note = {"id": f"{self.idea}/comments/{n}", "type": "Note", "attributedTo": f"{self.url}/u/mallory",
+                "inReplyTo": self.idea, "content": f"Reply number {n}", "published": "2026-01-01T00:00:00Z"}
+        if self.padding:
+            note["padding"] = "x" * self.padding  # an unknown field: ignored, but it must be read and parsed
+        page = {"id": f"{self.replies}?page={n}", "type": "OrderedCollectionPage", "partOf": self.replies,
+                "orderedItems": [note]}
+        if n < self.last:
+            page["next"] = f"{self.replies}?page={1 if n == self.loop_at else n + 1}"
+        return page
+
+    def document(self, path: str, page: str | None) -> tuple[int, bytes]:
+        import json
+
+        ideas = f"{self.url}/g/ideas/ideas"
+        if path == "/g/ideas/ideas" and page is None:
+            doc = {"id": ideas, "type": "OrderedCollection", "totalItems": 1, "first": f"{ideas}?page=1"}
+        elif path == "/g/ideas/ideas" and page == "1":
+            idea = {"id": self.idea, "type": "Page", "attributedTo": f"{self.url}/u/mallory",
+                    "name": "An idea with endless replies", "content": "Read them all.",
+                    "replies": {"id": self.replies, "type": "OrderedCollection", "totalItems": 10 ** 9,
+                                "first": f"{self.replies}?page=1"}}
+            doc = {"id": f"{ideas}?page=1", "type": "OrderedCollectionPage", "totalItems": 1,
+                   "orderedItems": [idea]}
+        elif path == "/post/1/replies" and page is None:
+            doc = {"id": self.replies, "type": "OrderedCollection", "totalItems": 10 ** 9,
+                   "first": f"{self.replies}?page=1"}
+        elif path == "/post/1/replies" and page and page.isdigit():
+            n = int(page)
+            if self.fail_from is not None and n >= self.fail_from:
+                return 500, b"down"
+            if n == self.huge_at:
+                return 200, json.dumps({**self.reply_page(n), "padding": "y" * (2 * 1024 * 1024)}).encode()
+            doc = self.reply_page(n)
+        else:
+            return 404, b"not found"
+        return 200, json.dumps(doc).encode()
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wrappers import Request, Response
+
+        request = Request(environ)
+        self.served.append(request.full_path.rstrip("?"))
+        status, body = self.document(request.path, request.args.get("page"))
+        return Response(body, status=status, headers=self.AP)(environ, start_response)
+
+    def reply_pages_served(self) -> int:
+        return sum(1 for p in self.served if p.startswith("/post/1/replies?page="))
+
+
+def _hostile(instance, peer, **behaviour):
+    """Our instance B (bounds from `behaviour`'s `config`) allied with a hostile peer; its job queued."""
+    from coopol.core.uow import unit_of_work
+    from coopol.federation.content import backfill as backfill_module
+
+    config = behaviour.pop("config", {})
+    b = Party(instance("b", **config))
+    remote = peer()
+    hostile = HostileAlly(remote.url, **behaviour)
+    remote.served.app = hostile
+    remote.ally_of(b.live, name="Hostile")
+
+    def queue():
+        with unit_of_work():
+            backfill_module.queue_backfill(remote.host)
+
+    b.query(queue)
+    return b, remote, hostile
+
+
+def _copied_replies(b: Party) -> list[str]:
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+    from coopol.ideas.models import Comment
+
+    return b.query(lambda: list(db.session.scalars(select(Comment.body).order_by(Comment.id))))
+
+
+def test_an_endless_replies_collection_is_cut_at_the_page_bound_and_the_job_says_so(instance, peer):
+    import json
+
+    from coopol.federation.content import backfill as backfill_module
+
+    b, remote, hostile = _hostile(instance, peer, config={"FEDERATION_BACKFILL_MAX_PAGES": 12})
+    assert b.query(backfill_module.run_backfill_step) == 1
+    job = _job(b, remote.host)
+    assert job.state == "done", (job.state, job.error)
+    assert hostile.reply_pages_served() == 11  # the collection and 11 pages: 12 documents, not 200
+    assert _copied_replies(b) == [f"Reply number {n}" for n in range(1, 12)]
+    assert (job.stored, job.comments, job.truncated) == (1, 11, 1)
+    assert hostile.replies in job.truncation and "more than 12 pages" in job.truncation
+
+    listed = {row["host"]: row for row in json.loads(b.live.cli("allies", "list", "--json").output)}
+    assert listed[remote.host]["backfill"]["truncated"] == 1
+    assert "more than 12 pages" in listed[remote.host]["backfill"]["truncation"]
+    assert "1 collection(s) truncated" in b.live.cli("allies", "list").output
+    b.member("boss", role="admin")
+    client = b.app.test_client()
+    client.post("/login", data={"login": "boss", "password": "correct horse 12"})
+    assert "backfill-truncated" in client.get("/admin/allies").text
+
+    # the item bound cuts it too, and the inline CLI backfill obeys the same bounds
+    b.app.config.update(FEDERATION_BACKFILL_MAX_PAGES=1000, FEDERATION_BACKFILL_MAX_ITEMS=5)
+    hostile.served.clear()
+    result = b.live.cli("allies", "backfill", remote.host)
+    assert "0 comment(s)" in result.output and hostile.reply_pages_served() == 5  # all five already here
+
+
+def test_pages_are_stored_as_they_come_so_a_failure_midway_keeps_them_and_the_job_resumes(instance, peer):
+    from coopol.core.time import utcnow
+    from coopol.federation.content import backfill as backfill_module
+
+    b, remote, hostile = _hostile(instance, peer, last=8, fail_from=6)
+    assert b.query(backfill_module.run_backfill_step) == 1
+    job = _job(b, remote.host)
+    assert job.state == "queued" and "answered 500" in job.error and job.attempts == 1
+    assert _copied_replies(b) == [f"Reply number {n}" for n in range(1, 6)]  # stored before the failure
+    assert job.comments == 5
+
+    hostile.fail_from = None  # the ally is back: the job reads that page of ideas again
+    _update_job(b, remote.host, next_attempt_at=utcnow())
+    assert b.query(backfill_module.run_backfill_step) == 1
+    job = _job(b, remote.host)
+    assert job.state == "done" and job.error == "" and job.truncated == 0
+    assert _copied_replies(b) == [f"Reply number {n}" for n in range(1, 9)]  # nothing twice
+    assert (job.seen, job.stored, job.comments) == (1, 1, 8)
+
+
+def test_huge_pages_are_read_one_at_a_time_within_a_byte_budget(instance, peer):
+    import tracemalloc
+
+    from coopol.federation.content import backfill as backfill_module
+
+    def peak_of(pages: int) -> int:
+        b, remote, _ = _hostile(instance, peer, last=pages, padding=700 * 1024,
+                                config={"FEDERATION_BACKFILL_MAX_BYTES": 64 * 1024 * 1024})
+        tracemalloc.start()
+        try:
+            assert b.query(backfill_module.run_backfill_step) == 1
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        job = _job(b, remote.host)
+        assert job.state == "done" and job.truncated == 0 and job.comments == pages
+        return peak
+
+    few, many = peak_of(6), peak_of(30)  # 4 MB and 21 MB of pages
+    print(f"tracemalloc peak: {few} bytes for 6 pages, {many} for 30")
+    assert many < few + 4 * 1024 * 1024, (few, many)  # flat: one page held at a time, not all of them
+
+    # a byte budget of 3 MiB per collection: four pages of 700 KiB, then the fifth is refused midway
+    b2, remote2, hostile2 = _hostile(instance, peer, last=30, padding=700 * 1024,
+                                     config={"FEDERATION_BACKFILL_MAX_BYTES": 3 * 1024 * 1024})
+    assert b2.query(backfill_module.run_backfill_step) == 1
+    job = _job(b2, remote2.host)
+    assert job.state == "done" and job.truncated == 1 and "bytes" in job.truncation
+    assert len(_copied_replies(b2)) == 4 and hostile2.reply_pages_served() == 5
+
+
+def test_a_looping_collection_and_an_oversized_page_are_cut_short_not_fatal(instance, peer):
+    from coopol.federation.content import backfill as backfill_module
+
+    b, remote, hostile = _hostile(instance, peer, loop_at=3)  # page 3's next is page 1
+    assert b.query(backfill_module.run_backfill_step) == 1
+    job = _job(b, remote.host)
+    assert job.state == "done" and job.truncated == 1 and "loop back" in job.truncation
+    assert _copied_replies(b) == ["Reply number 1", "Reply number 2", "Reply number 3"]
+    assert hostile.reply_pages_served() == 3
+
+    b2, remote2, hostile2 = _hostile(instance, peer, huge_at=3)  # page 3 is 2 MiB: over the 1 MiB cap
+    assert b2.query(backfill_module.run_backfill_step) == 1
+    job = _job(b2, remote2.host)
+    assert job.state == "done" and job.error == "" and job.truncated == 1
+    assert f"{hostile2.replies}?page=3 is larger than" in job.truncation
+    assert _copied_replies(b2) == ["Reply number 1", "Reply number 2"] and hostile2.reply_pages_served() == 3
