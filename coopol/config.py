@@ -22,13 +22,11 @@ from urllib.parse import urlsplit
 CONFIG_FILE = "coopol.toml"
 SECRET_FILE = "secret_key"
 REGISTRATION_POLICIES = ("open", "invite", "closed")
-<<<<<<< HEAD
 COLOR_PATTERN = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
               ".webp": "image/webp", ".gif": "image/gif"}
-=======
+
 REMOTE_IMAGES = ("link", "allow")
->>>>>>> b2-limits
 
 DEFAULTS: dict[str, Any] = {
     "NAME": "Coopol",
@@ -158,11 +156,9 @@ def load_config(instance_path: Path, test_config: dict[str, Any] | None = None) 
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = read_or_create_secret(instance_path)
     config["BABEL_DEFAULT_LOCALE"] = config.get("LANGUAGE", "en")
-<<<<<<< HEAD
     config["LOGO_PATH"] = check_logo(config["LOGO"], instance_path)
-=======
+
     config["RATELIMIT_STORAGE_URI"] = rate_limit_storage_uri(config)
->>>>>>> b2-limits
     return config
 
 
