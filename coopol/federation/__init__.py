@@ -36,6 +36,7 @@ def register(app: Flask) -> None:
     limiter.exempt(routes.receive)  # inbox POSTs are signed by allies; a burst of deliveries is normal
     app.register_blueprint(routes.bp)
     app.register_blueprint(admin.bp)
+    admin.register_allies_panel(app)
     subscribe(app, "member_erasing", forget_member_key)
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
