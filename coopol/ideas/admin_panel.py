@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from coopol.core.charts import Series, line_chart, render_svg
 from coopol.ideas.stats import participation_stats
 
-METRICS = (("members", _l("New members per month")), ("ideas", _l("Ideas published per month")),
-           ("comments", _l("Comments per month")), ("votes", _l("Votes per month")))
+METRICS = (("members", _l("New members per month"), "#8a5a00"), ("ideas", _l("Ideas published per month"), "#b3123c"),
+           ("comments", _l("Comments per month"), "#1b7f3b"), ("votes", _l("Votes per month"), "#1f4e9a"))
 
 
 def month_label(month: str) -> str:
@@ -28,11 +28,11 @@ def participation_panel() -> dict[str, Any]:
     months = stats["over_time"]
     labels = [month_label(point["month"]) for point in months]
     charts = []
-    for key, title in METRICS:
+    for key, title, color in METRICS:
         values = [point[key] for point in months]
-        geometry = line_chart(labels, [Series(str(title), values)])
+        geometry = line_chart(labels, [Series(str(title), values, color)])
         charts.append({"key": key, "title": title, "svg": render_svg(geometry, str(title)), "chart": geometry})
-    totals = {key: stats[key]["total"] for key, _title in METRICS}
+    totals = {key: stats[key]["total"] for key, _title, _color in METRICS}
     return {"totals": totals, "charts": charts, "months": months, "labels": labels}
 
 

@@ -160,3 +160,42 @@ def test_the_forms_need_their_csrf_token(instance, create_member):
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     assert client.post("/admin/allies/request", data={"url": b.url, "csrf_token": token}).status_code == 302
     assert a.ally_row(b.host).status == "requested"
+
+
+def test_the_allies_panel_shows_queue_failures_and_breaker_from_real_deliveries(instance, peer, create_member):
+    from coopol.federation.outbox import ally_inboxes, build_activity, enqueue_activity
+
+    a = instance("a")
+    remote = peer()
+    remote.ally_of(a, consecutive_failures=3)
+
+    def queue(n: int):
+        def write():
+            from coopol.core.uow import unit_of_work
+            from coopol.federation.actors import group_id
+
+            with unit_of_work():
+                enqueue_activity(build_activity("Create", group_id(), {"id": f"{a.url}/notes/{n}", "type": "Note"}),
+                                 ally_inboxes())
+
+        a.query(write)
+
+    for path in ("/inbox", "/g/ideas/inbox"):
+        remote.answer(path, 400, b"no")
+    queue(1)
+    a.drain()  # refused for good
+    for path in ("/inbox", "/g/ideas/inbox"):
+        remote.answer(path, 503, b"busy")
+    queue(2)
+    queue(3)
+    a.drain()  # both retry later; the fifth failure in a row trips the breaker
+    queue(4)  # due at once, but waits for the breaker
+    on_a = admin_client(a, create_member)
+    row = ally_row_html(on_a.get("/admin").text, remote.host)
+    cells = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip()
+             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+    assert cells[1].startswith("allied paused until")
+    assert cells[2] == "never"
+    assert cells[3] == "3 1 due now"
+    assert cells[4].startswith("5 · 1 failed for good") and "503" in cells[4]
+    assert cells[5] == "—"  # no backfill job
