@@ -43,6 +43,13 @@ def _back() -> str | None:
     return request.form.get("back")
 
 
+@bp.get("/admin/allies")
+@login_required
+def allies():
+    """The allies panel alone (the address admins and other modules knew before the dashboard)."""
+    return render_admin(PANEL)
+
+
 @bp.post("/admin/allies/request")
 @login_required
 def ask():
@@ -74,7 +81,13 @@ ACTIONS = {
 @login_required
 def confirm_revoke(host: str):
     require_admin()
-    return render_template("federation/revoke.html", host=host, back=request.args.get("back"))
+    back = request.args.get("back")
+    try:
+        ally = alliances.get_ally(host)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(panel_url(PANEL, back))
+    return render_template("federation/revoke.html", host=ally.host, back=back)
 
 
 @bp.post("/admin/allies/<host>/<action>")

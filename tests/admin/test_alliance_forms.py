@@ -138,6 +138,8 @@ def test_answers_to_unknown_hosts_or_actions_are_messages(instance, create_membe
         page = on_a.post(f"/admin/allies/nowhere.example/{action}", follow_redirects=True)
         assert page.status_code == 200
         assert any("No alliance or request with 'nowhere.example'" in m for m in flashes(page.text))
+    page = on_a.get("/admin/allies/nowhere.example/revoke", follow_redirects=True)
+    assert 'name="confirm"' not in page.text and any("No alliance or request" in m for m in flashes(page.text))
     page = on_a.post("/admin/allies/nowhere.example/revoke", data={"confirm": "yes"}, follow_redirects=True)
     assert any("No alliance or request" in m for m in flashes(page.text))
     page = on_a.post("/admin/allies/nowhere.example/befriend", follow_redirects=True)
