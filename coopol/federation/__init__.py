@@ -43,6 +43,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     app.register_blueprint(admin.bp)
     cli.register_commands(app)  # `coopol allies ...`, `coopol worker`
+
+    admin.register_allies_panel(app)
     subscribe(app, "member_erasing", forget_member_key)
     register_parties(app)
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel

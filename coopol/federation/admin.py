@@ -1,61 +1,111 @@
-"""The admin page of alliances: pending requests to accept or reject, allies, their health and the state
-of their backfill.
+"""The allies panel of the admin dashboard (`/admin#allies`, alone at `/admin/allies`): each ally's
+health and backfill job, requests to accept or reject, and a form to ask a new instance to ally.
 
-Nothing here waits on a peer: answering a request only writes outbox rows; the worker delivers them.
-Asking a new instance to ally needs discovery over the network, so it is a CLI command
-(`coopol allies request URL`).
+The forms call the services the CLI calls (`coopol allies request|accept|reject|revoke`). Answering
+only writes outbox rows, the worker delivers them; asking needs discovery over the network (WebFinger,
+then the Group's actor document, each within `FEDERATION_TIMEOUT`), done before any write.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from coopol.accounts.auth import require_member
-from coopol.core.errors import DomainError, PermissionDenied
+from coopol.admin import register_panel
+from coopol.admin.routes import panel_url, render_admin, require_admin
+from coopol.core.errors import DomainError
 from coopol.extensions import db
 from coopol.federation import alliances
 from coopol.federation.actors import group_id
 
 bp = Blueprint("federation_admin", __name__, template_folder="templates")
 
+PANEL = "allies"
 
-def _require_admin() -> None:
-    if not require_member().is_admin:
-        raise PermissionDenied(_("Only administrators can manage alliances."))
+
+def allies_panel() -> dict[str, Any]:
+    """What `coopol allies list --json` shows: every ally's health and its backfill job."""
+    from coopol.federation.cli import backfill_jobs
+
+    return {"allies": alliances.list_allies(), "backfills": backfill_jobs(), "group_id": group_id(),
+            "url": "", "url_error": None}
+
+
+def register_allies_panel(app: Flask) -> None:
+    register_panel(app, PANEL, _l("Allied instances"), "federation/allies.html", allies_panel, order=10)
+
+
+def _back() -> str | None:
+    return request.form.get("back")
 
 
 @bp.get("/admin/allies")
 @login_required
 def allies():
-    _require_admin()
-    from coopol.federation.cli import backfill_jobs
+    """The allies panel alone (the address admins and other modules knew before the dashboard)."""
+    return render_admin(PANEL)
 
-    return render_template("federation/allies.html", allies=alliances.list_allies(), group_id=group_id(),
-                           backfills=backfill_jobs())
+
+@bp.post("/admin/allies/request")
+@login_required
+def ask():
+    require_admin()
+    url = (request.form.get("url") or "").strip()
+    db.session.commit()  # no transaction stays open while the peer is asked (up to two timeouts)
+    try:
+        change = alliances.request_alliance(url)
+    except DomainError as error:
+        db.session.rollback()  # nothing of a refused request is kept (not even the Group's actor)
+        message = _("The alliance request was not sent: %(reason)s", reason=error.message)
+        flash(message, "error")
+        key = None if _back() == "dashboard" else PANEL
+        return render_admin(key, status=error.status_code,
+                            overrides={PANEL: {"url": url, "url_error": error.message}})
+    flash(_("Asked %(host)s to ally; the request waits for the delivery worker, then for their "
+            "administrators.", host=change.ally.host), "success")
+    return redirect(panel_url(PANEL, _back()))
 
 
 ACTIONS = {
-    "accept": (alliances.accept_alliance, "Alliance with %(host)s accepted; our own request was sent back."),
-    "reject": (alliances.reject_alliance, "Request from %(host)s rejected."),
-    "revoke": (alliances.revoke_alliance, "Alliance with %(host)s revoked."),
+    "accept": (alliances.accept_alliance, _l("Alliance with %(host)s accepted; our own request was sent back.")),
+    "reject": (alliances.reject_alliance, _l("Request from %(host)s rejected.")),
+    "revoke": (alliances.revoke_alliance, _l("Alliance with %(host)s revoked.")),
 }
+
+
+@bp.get("/admin/allies/<host>/revoke")
+@login_required
+def confirm_revoke(host: str):
+    require_admin()
+    back = request.args.get("back")
+    try:
+        ally = alliances.get_ally(host)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(panel_url(PANEL, back))
+    return render_template("federation/revoke.html", host=ally.host, back=back)
 
 
 @bp.post("/admin/allies/<host>/<action>")
 @login_required
 def change(host: str, action: str):
-    _require_admin()
+    require_admin()
+    back = _back()
     if action not in ACTIONS:
         flash(_("Unknown action."), "error")
-        return redirect(url_for("federation_admin.allies"))
+        return redirect(panel_url(PANEL, back))
+    if action == "revoke" and request.form.get("confirm") != "yes":
+        return render_template("federation/revoke.html", host=host, back=back)
     service, message = ACTIONS[action]
     try:
-        change = service(host)
+        done = service(host)
     except DomainError as error:
         db.session.rollback()  # the redirect below would otherwise commit a half-done change
         flash(error.message, "error")
-        return redirect(url_for("federation_admin.allies"))
-    flash(_(message, host=change.ally.host), "success")
-    return redirect(url_for("federation_admin.allies"))
+        return redirect(panel_url(PANEL, back))
+    flash(str(message) % {"host": done.ally.host}, "success")
+    return redirect(panel_url(PANEL, back))

@@ -18,10 +18,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from coopol.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from coopol.core.events import publish
+from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.federation.activities import InboxContext, register_handler
 from coopol.federation.actors import group_id, server_host
@@ -207,7 +208,8 @@ class AllyHealth:
     last_failure_at: datetime | None
     consecutive_failures: int
     breaker_until: datetime | None
-    queued: int
+    queued: int  # deliveries waiting (pending or retrying)
+    due: int  # of those, the ones whose time has come (the others wait for a retry or the breaker)
     failed: int
     last_error: str
 
@@ -217,14 +219,15 @@ class AllyHealth:
 
 def list_allies() -> list[AllyHealth]:
     """Every known instance with its alliance status and delivery health."""
-    counts = dict(db.session.execute(
-        select(Delivery.host, func.count(Delivery.id)).where(Delivery.state.in_(("pending", "retrying")))
-        .group_by(Delivery.host)).all())
+    waiting = Delivery.state.in_(("pending", "retrying"))
+    due_now = func.sum(case((Delivery.next_attempt_at <= utcnow(), 1), else_=0))
+    queue = {host: (queued, int(due or 0)) for host, queued, due in db.session.execute(
+        select(Delivery.host, func.count(Delivery.id), due_now).where(waiting).group_by(Delivery.host))}
     failed = dict(db.session.execute(
         select(Delivery.host, func.count(Delivery.id)).where(Delivery.state == "failed")
         .group_by(Delivery.host)).all())
     return [AllyHealth(ally.host, ally.name, ally.status, ally.group_id, ally.last_success_at, ally.last_failure_at,
-                       ally.consecutive_failures, ally.breaker_until, counts.get(ally.host, 0),
+                       ally.consecutive_failures, ally.breaker_until, *queue.get(ally.host, (0, 0)),
                        failed.get(ally.host, 0), ally.last_error)
             for ally in db.session.scalars(select(Ally).order_by(Ally.host))]
 

@@ -126,7 +126,7 @@ def webfinger_group_url(base: str, host: str) -> str:
         href = next(link["href"] for link in links
                     if link.get("rel") == "self" and media_type(link.get("type")) in (ACTIVITY_JSON,
                                                                                       "application/ld+json"))
-    except (ValueError, KeyError, TypeError, StopIteration) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration) as error:  # links: [1] has no .get
         raise FetchError(f"WebFinger at {base} has no ActivityPub link for acct:{GROUP_NAME}@{host}") from error
     if not isinstance(href, str) or host_of(href) != host:
         raise FetchError(f"WebFinger at {base} points to another host: {href!r}")

@@ -15,13 +15,14 @@ def register(app: Flask) -> None:
     from coopol.accounts.services import register_exporter
     from coopol.core.events import subscribe
     from coopol.core.templating import add_nav
-    from coopol.moderation import api, limits, notifications, routes, services
+    from coopol.moderation import admin_panel, api, limits, notifications, routes, services
 
     app.config.setdefault("REPORTS_TO_HIDE", services.DEFAULT_REPORTS_TO_HIDE)
     app.config.setdefault("NOTIFY_BY_EMAIL", False)
     app.register_blueprint(routes.bp)
     app.extensions["coopol.api"].register_blueprint(api.blp)
     limits.init_limits(app)
+    admin_panel.register_workload_panel(app)
 
     add_nav(app, "moderation.modlog", _l("Moderation log"))
     add_nav(app, "moderation.notifications_page", _l("Notifications"), members_only=True)
