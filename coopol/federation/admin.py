@@ -17,7 +17,7 @@ from flask_login import login_required
 
 from coopol.admin import register_panel
 from coopol.admin.routes import panel_url, render_admin, require_admin
-from coopol.core.errors import DomainError
+from coopol.core.errors import DomainError, ValidationFailed
 from coopol.extensions import db
 from coopol.federation import alliances
 from coopol.federation.actors import group_id
@@ -25,6 +25,7 @@ from coopol.federation.actors import group_id
 bp = Blueprint("federation_admin", __name__, template_folder="templates")
 
 PANEL = "allies"
+MAX_URL = 2048
 
 
 def allies_panel() -> dict[str, Any]:
@@ -57,6 +58,8 @@ def ask():
     url = (request.form.get("url") or "").strip()
     db.session.commit()  # no transaction stays open while the peer is asked (up to two timeouts)
     try:
+        if len(url) > MAX_URL:
+            raise ValidationFailed.field("url", _("An instance's address has at most %(n)s characters.", n=MAX_URL))
         change = alliances.request_alliance(url)
     except DomainError as error:
         db.session.rollback()  # nothing of a refused request is kept (not even the Group's actor)
@@ -64,9 +67,13 @@ def ask():
         flash(message, "error")
         key = None if _back() == "dashboard" else PANEL
         return render_admin(key, status=error.status_code,
-                            overrides={PANEL: {"url": url, "url_error": error.message}})
-    flash(_("Asked %(host)s to ally; the request waits for the delivery worker, then for their "
-            "administrators.", host=change.ally.host), "success")
+                            overrides={PANEL: {"url": url[:MAX_URL], "url_error": error.message}})
+    if change.ally.incoming == "accepted":  # they had asked first: asking back accepted their request
+        flash(_("%(host)s had asked to ally: the alliance is accepted on both sides once the delivery worker "
+                "sends our answer.", host=change.ally.host), "success")
+    else:
+        flash(_("Asked %(host)s to ally; the request waits for the delivery worker, then for their "
+                "administrators.", host=change.ally.host), "success")
     return redirect(panel_url(PANEL, _back()))
 
 

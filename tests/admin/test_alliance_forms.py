@@ -89,7 +89,8 @@ def counts(live) -> tuple[int, int, int]:
     return (live.count(Ally), live.count(Delivery), live.count(RemoteActor))
 
 
-@pytest.mark.parametrize("case", ["not a url", "ftp", "own", "not coopol", "garbage webfinger", "unreachable"])
+@pytest.mark.parametrize("case", ["not a url", "ftp", "too long", "own", "not coopol", "garbage webfinger",
+                                  "unreachable"])
 def test_a_refused_request_says_why_on_the_page_and_stores_nothing(instance, peer, create_member, case):
     a = instance("a")
     on_a = admin_client(a, create_member)
@@ -101,6 +102,7 @@ def test_a_refused_request_says_why_on_the_page_and_stores_nothing(instance, pee
     url, reason = {
         "not a url": ("party dot example", "Give the other instance's address"),
         "ftp": ("ftp://ideas.example", "Give the other instance's address"),
+        "too long": ("https://ideas.example/" + "x" * 3000, "at most 2048 characters"),
         "own": (a.url, "This is our own instance."),
         "not coopol": (peer().url, "Cannot discover a Coopol Group"),
         "garbage webfinger": (stranger.url, "has no ActivityPub link"),
@@ -113,7 +115,7 @@ def test_a_refused_request_says_why_on_the_page_and_stores_nothing(instance, pee
         messages = flashes(response.text)
         assert len(messages) == 1 and messages[0].startswith("The alliance request was not sent:")
         assert reason in messages[0]
-        assert f'value="{url}"' in response.text and 'role="alert"' in response.text  # the form keeps the URL
+        assert f'value="{url[:2048]}"' in response.text and 'role="alert"' in response.text  # the form keeps it
         assert ('<section id="moderation"' in response.text) == (back == "dashboard")
         assert counts(a) == before
 
@@ -201,3 +203,16 @@ def test_the_allies_panel_shows_queue_failures_and_breaker_from_real_deliveries(
     assert cells[3] == "3 1 due now"
     assert cells[4].startswith("5 · 1 failed for good") and "503" in cells[4]
     assert cells[5] == "—"  # no backfill job
+
+
+def test_asking_back_an_instance_that_asked_first_accepts_its_request(instance, create_member):
+    a, b = instance("a"), instance("b")
+    on_b = admin_client(b, create_member)
+    a.cli("allies", "request", b.url)
+    assert b.ally_row(a.host).status == "pending"
+    page = on_b.post("/admin/allies/request", data={"url": a.url}, follow_redirects=True)
+    assert f"{a.host} had asked to ally" in " ".join(flashes(page.text))
+    for _ in range(3):
+        b.drain()
+        a.drain()
+    assert a.ally_row(b.host).is_allied and b.ally_row(a.host).is_allied
