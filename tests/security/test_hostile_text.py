@@ -105,16 +105,19 @@ def test_invalid_utf8_in_a_form_post_is_kept_as_its_escapes(society):
     assert society.counts()["ideas"] == before["ideas"] + 1
 
 
-@pytest.mark.parametrize("path", ["/ideas?q={v}", "/ideas?tag={v}", "/ideas?scope={v}", "/ideas?state={v}",
-                                  "/ideas?language={v}&origin={v}&author={v}&sort={v}", "/stats?scope={v}",
-                                  "/api/v1/ideas?q={v}", "/api/v1/ideas?tag={v}&scope={v}",
-                                  "/api/v1/modlog?cursor={v}", "/modlog?cursor={v}",
-                                  "/.well-known/webfinger?resource=acct:{v}@local.coopol.test",
-                                  "/members/{v}", "/api/v1/members/{v}", "/u/{v}", "/ideas/{v}"])
-def test_nul_and_invalid_utf8_in_query_strings_and_paths_are_4xx_or_read_safely(society, path):
+QUERY_PATHS = ["/ideas?q={v}", "/ideas?tag={v}", "/ideas?scope={v}", "/ideas?state={v}",
+               "/ideas?language={v}&origin={v}&author={v}&sort={v}", "/stats?scope={v}",
+               "/api/v1/ideas?q={v}", "/api/v1/ideas?tag={v}&scope={v}",
+               "/api/v1/modlog?cursor={v}", "/modlog?cursor={v}",
+               "/.well-known/webfinger?resource=acct:{v}@local.coopol.test",
+               "/members/{v}", "/api/v1/members/{v}", "/u/{v}", "/ideas/{v}"]
+
+
+def test_nul_and_invalid_utf8_in_query_strings_and_paths_are_4xx_or_read_safely(society):
     before = society.counts()
     client = society.app.test_client()
-    for value in ("a%00b", "%00", "%ff%fe", "%c3%28", "%ed%a0%80", "%F0%9F%98%80" * 500):
+    for path, value in ((p, v) for p in QUERY_PATHS
+                        for v in ("a%00b", "%00", "%ff%fe", "%c3%28", "%ed%a0%80", "%F0%9F%98%80" * 500)):
         response = client.get(path.format(v=value))
         assert response.status_code < 500, (path, value, response.status_code)
         assert response.status_code in (200, 400, 404, 422), (path, value, response.status_code)

@@ -362,8 +362,8 @@ class HostileAlly:
     AP = {"Content-Type": "application/activity+json"}
 
     def __init__(self, url: str, *, last: int = 200, padding: int = 0, fail_from: int | None = None,
-                 loop_at: int | None = None, huge_at: int | None = None) -> None:
-        self.url, self.last, self.padding = url, last, padding
+                 loop_at: int | None = None, huge_at: int | None = None, endless_ideas: bool = False) -> None:
+        self.url, self.last, self.padding, self.endless_ideas = url, last, padding, endless_ideas
         self.fail_from, self.loop_at, self.huge_at = fail_from, loop_at, huge_at
         self.idea = f"{url}/post/1"
         self.replies = f"{self.idea}/replies"
@@ -387,6 +387,12 @@ class HostileAlly:
         ideas = f"{self.url}/g/ideas/ideas"
         if path == "/g/ideas/ideas" and page is None:
             doc = {"id": ideas, "type": "OrderedCollection", "totalItems": 1, "first": f"{ideas}?page=1"}
+        elif path == "/g/ideas/ideas" and self.endless_ideas and page and page.isdigit():
+            n = int(page)
+            idea = {"id": f"{self.url}/post/{n + 100}", "type": "Page", "attributedTo": f"{self.url}/u/mallory",
+                    "name": f"Endless idea {n}", "content": "One more."}
+            doc = {"id": f"{ideas}?page={n}", "type": "OrderedCollectionPage", "orderedItems": [idea],
+                   "next": f"{ideas}?page={n + 1}"}
         elif path == "/g/ideas/ideas" and page == "1":
             idea = {"id": self.idea, "type": "Page", "attributedTo": f"{self.url}/u/mallory",
                     "name": "An idea with endless replies", "content": "Read them all.",
@@ -546,3 +552,17 @@ def test_a_looping_collection_and_an_oversized_page_are_cut_short_not_fatal(inst
     assert job.state == "done" and job.error == "" and job.truncated == 1
     assert f"{hostile2.replies}?page=3 is larger than" in job.truncation
     assert _copied_replies(b2) == ["Reply number 1", "Reply number 2"] and hostile2.reply_pages_served() == 3
+
+
+def test_an_endless_collection_of_ideas_is_cut_at_the_page_bound_across_the_jobs_turns(instance, peer):
+    from coopol.federation.content import backfill as backfill_module
+
+    b, remote, hostile = _hostile(instance, peer, endless_ideas=True, config={"FEDERATION_BACKFILL_MAX_PAGES": 5})
+    for _ in range(20):
+        if _job(b, remote.host).state == "done":
+            break
+        b.query(backfill_module.run_backfill_step)
+    job = _job(b, remote.host)
+    assert job.state == "done" and job.error == "" and (job.pages, job.seen, job.stored) == (5, 4, 4)
+    assert job.truncated == 1 and "more than 5 pages" in job.truncation
+    assert sum(1 for p in hostile.served if p.startswith("/g/ideas/ideas")) == 5
