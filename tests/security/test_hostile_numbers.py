@@ -312,3 +312,12 @@ def test_hostile_collection_pages_answer_the_first_page(client, world, page):
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.get_json()["type"] == "OrderedCollectionPage"
     assert len(response.get_json()["orderedItems"]) == 1  # the first page: alice's comment
+
+
+@pytest.mark.parametrize("created", [HUGE, "１７００００００００", "١٧٠٠٠٠٠٠٠٠"])
+def test_hostile_signature_timestamps_are_a_malformed_signature(created):
+    from coopol.federation.signatures import MalformedSignature, SignedRequest, parse_signature
+
+    header = f'keyId="https://ally.example/actor#main-key",signature="AAAA",headers="(created)",created={created}'
+    with pytest.raises(MalformedSignature):
+        parse_signature(SignedRequest("POST", "/inbox", {"signature": header}))
