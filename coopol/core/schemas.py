@@ -8,7 +8,7 @@ the database driver, a fullwidth digit is silently read as an ASCII one).
 
 import json
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import flask_smorest
@@ -137,13 +137,13 @@ def parse_moment(value: Any) -> datetime:
             raise ValueError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.") from None
     else:
         raise ValueError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.")
-    try:
-        moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-        moment + timedelta(days=1)
-    except OverflowError:
-        moment = LATEST_MOMENT + timedelta(days=1) if parsed.year > 5000 else EARLIEST_MOMENT - timedelta(days=1)
+    out_of_range = ValueError(f"Choose a date between {EARLIEST_MOMENT:%Y-%m-%d} and {LATEST_MOMENT:%Y-%m-%d}.")
+    # The year first: converting 9999-12-31T23:59-05:00 (or 0001-01-01T00:00+01:00) to UTC overflows.
+    if not EARLIEST_MOMENT.year <= parsed.year < LATEST_MOMENT.year:
+        raise out_of_range
+    moment = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
-        raise ValueError(f"Choose a date between {EARLIEST_MOMENT:%Y-%m-%d} and {LATEST_MOMENT:%Y-%m-%d}.")
+        raise out_of_range
     return moment
 
 

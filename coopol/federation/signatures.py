@@ -742,7 +742,9 @@ def _from_timestamp(value: int, what: str) -> datetime:
 def _optional_int(value: str | None, what: str) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
+    # ASCII digits, and few of them: int() reads fullwidth digits, and fails (a ValueError, not a
+    # SignatureError) on more than 4,300.
+    if not (value.isascii() and value.isdigit()) or len(value) > 20:
         raise MalformedSignature(f"signature {what} parameter must be an integer")
     return int(value)
 

@@ -303,3 +303,21 @@ def test_a_body_nested_past_the_parsers_limit_is_a_400(client, world, snapshot, 
     response = _post_raw(client, f"/api/v1/ideas/{world['idea']}/comments", body, world["alice"])
     assert response.status_code == 400 and response.get_json()["code"] == 400
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("page", [HUGE, "9" * 30, "１", "١", "0", "-1"])
+def test_hostile_collection_pages_answer_the_first_page(client, world, page):
+    response = client.get(f"/ideas/{world['idea']}/replies", query_string={"page": page},
+                          headers={"Accept": "application/activity+json"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.get_json()["type"] == "OrderedCollectionPage"
+    assert len(response.get_json()["orderedItems"]) == 1  # the first page: alice's comment
+
+
+@pytest.mark.parametrize("created", [HUGE, "１７００００００００", "١٧٠٠٠٠٠٠٠٠"])
+def test_hostile_signature_timestamps_are_a_malformed_signature(created):
+    from coopol.federation.signatures import MalformedSignature, SignedRequest, parse_signature
+
+    header = f'keyId="https://ally.example/actor#main-key",signature="AAAA",headers="(created)",created={created}'
+    with pytest.raises(MalformedSignature):
+        parse_signature(SignedRequest("POST", "/inbox", {"signature": header}))
