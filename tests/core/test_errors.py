@@ -267,6 +267,8 @@ def _send_chunked(port: int, path: str, body: bytes, headers: dict[str, str]) ->
                 chunk = body[start:start + 65536]
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             sock.sendall(b"0\r\n\r\n")
+            # Done sending: werkzeug's server drains an unread body with one blocking read until EOF.
+            sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the server stopped reading: its answer is what matters
 
