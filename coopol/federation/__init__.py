@@ -25,9 +25,10 @@ DEFAULTS = {
 
 def register(app: Flask) -> None:
     from coopol.core.events import subscribe
+    from coopol.core.text import register_image_hosts
     from coopol.extensions import csrf, limiter
     from coopol.federation import admin, alliances, routes
-    from coopol.federation.hooks import forget_member_key
+    from coopol.federation.hooks import allied_image_hosts, forget_member_key
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
@@ -37,6 +38,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     app.register_blueprint(admin.bp)
     subscribe(app, "member_erasing", forget_member_key)
+    register_image_hosts(app, allied_image_hosts)
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
     content.register(app)
