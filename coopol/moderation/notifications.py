@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from coopol.accounts.models import Member
 from coopol.core.errors import NotFound
+from coopol.core.numbers import id_cursor
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.moderation.models import Notification
@@ -39,8 +40,8 @@ def notify(member: Member | None, kind: str, message: str, *, link: str | None =
 def list_notifications(member: Member, *, cursor: str | None = None, limit: int = 20
                        ) -> tuple[list[Notification], str | None]:
     query = select(Notification).where(Notification.member_id == member.id)
-    if cursor and cursor.isdigit():
-        query = query.where(Notification.id < int(cursor))
+    if cursor:
+        query = query.where(Notification.id < id_cursor(cursor))
     rows = list(db.session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from coopol.accounts.auth import require_moderator
 from coopol.core.errors import Conflict, DomainError
+from coopol.core.numbers import whole_number
 from coopol.core.web import safe_redirect_target
 from coopol.extensions import db
 from coopol.moderation import notifications, services, targets
@@ -27,7 +28,7 @@ REASON_LABELS = {"spam": "Spam", "offensive": "Offensive", "off_topic": "Off top
 
 def _form_int(name: str) -> int | None:
     value = request.form.get(name, "")
-    return int(value) if value.isdigit() else None
+    return whole_number(value)
 
 
 def _failed(error: DomainError) -> None:

@@ -25,6 +25,7 @@ from coopol.accounts.passwords import verify_password
 from coopol.accounts.services import end_all_sessions, find_member_by_login
 from coopol.core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied, ValidationFailed
 from coopol.core.events import publish
+from coopol.core.numbers import id_cursor
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.moderation import targets
@@ -524,8 +525,8 @@ def moderation_queue(moderator: Member, *, cursor: str | None = None, limit: int
     query = (select(Report.target_type, Report.target_id, first)
              .where(Report.status == ReportStatus.OPEN)
              .group_by(Report.target_type, Report.target_id))
-    if cursor and cursor.isdigit():
-        query = query.having(func.min(Report.id) > int(cursor))
+    if cursor:
+        query = query.having(func.min(Report.id) > id_cursor(cursor))
     rows = db.session.execute(query.order_by(first).limit(limit + 1)).all()
     next_cursor = str(rows[limit - 1].first_report_id) if len(rows) > limit else None
     groups = []
@@ -555,8 +556,8 @@ def report_view(report: Report, *, for_moderator: bool = False) -> dict[str, Any
 
 def list_modlog(*, cursor: str | None = None, limit: int = 20) -> tuple[list[dict[str, Any]], str | None]:
     query = select(ModlogEntry)
-    if cursor and cursor.isdigit():
-        query = query.where(ModlogEntry.id < int(cursor))
+    if cursor:
+        query = query.where(ModlogEntry.id < id_cursor(cursor))
     rows = list(db.session.scalars(query.order_by(ModlogEntry.id.desc()).limit(limit + 1)))
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return [modlog_view(entry) for entry in rows[:limit]], next_cursor

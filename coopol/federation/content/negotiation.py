@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, request
 from sqlalchemy import Select, func, select
 
 from coopol.accounts.models import Member
+from coopol.core.numbers import whole_number
 from coopol.extensions import db
 from coopol.federation.content.objects import (
     comment_ap_id,
@@ -153,7 +154,7 @@ def _paged(url: str, query: Select, build: Callable[[Any], dict[str, Any]], *, r
     if raw is None:
         return activity_response({"@context": AS_CONTEXT, "id": url, "type": "OrderedCollection",
                                   "totalItems": total, "first": f"{url}?page=1"})
-    page = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_PAGES else 1
+    page = whole_number(raw, maximum=MAX_PAGES) or 1
     paged = query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     found = list(db.session.execute(paged)) if rows else list(db.session.scalars(paged))
     document: dict[str, Any] = {"@context": AS_CONTEXT, "id": f"{url}?page={raw}", "type": "OrderedCollectionPage",
