@@ -1,11 +1,22 @@
-"""Markdown to safe HTML: markdown-it-py renders (raw HTML disabled), nh3 (Ammonia) sanitises."""
+"""Markdown to safe HTML: markdown-it-py renders (raw HTML disabled), nh3 (Ammonia) sanitises.
+
+An image from another server is a tracking pixel: every reader's browser would tell that server its
+address. With `remote_images = "link"` (the default) such an image renders as a link to it; images
+on this instance (relative or on its own host) and on its allies' hosts stay images. `"allow"` keeps
+every image. The allies' hosts come from providers that other packages register
+(`register_image_hosts`: federation does), so this module imports nothing of theirs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 import nh3
+from flask import Flask, current_app, has_app_context
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -14,10 +25,72 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}}
 
 
+_IMAGE_HOSTS = "coopol.image_hosts"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def register_image_hosts(app: Flask, provider: Callable[[], Iterable[str]]) -> None:
+    """Add a source of hosts (``host`` or ``host:port``, lower case) whose images stay images."""
+    app.extensions.setdefault(_IMAGE_HOSTS, []).append(provider)
+
+
+def _host(url: str) -> str | None:
+    """``host[:port]`` of an absolute URL (default port dropped); "" for a relative one; None if unusable."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.netloc and not parts.scheme:
+        return ""
+    hostname = (parts.hostname or "").rstrip(".").lower()
+    if not hostname:
+        return None
+    if ":" in hostname:
+        hostname = f"[{hostname}]"
+    return hostname if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f"{hostname}:{port}"
+
+
+def _image_policy() -> Callable[[str], bool]:
+    """Which image sources may render as images while this text renders."""
+    if not has_app_context():
+        return lambda src: _host(src) == ""
+    if current_app.config.get("REMOTE_IMAGES", "link") == "allow":
+        return lambda src: True
+    hosts: set[str] | None = None
+
+    def allowed(src: str) -> bool:
+        nonlocal hosts
+        host = _host(src)
+        if host == "":
+            return True
+        if host is None:
+            return False
+        if hosts is None:  # asked once per text, only when it has a remote image
+            hosts = {str(current_app.config.get("SERVER_HOST", "")).lower()}
+            for provider in current_app.extensions.get(_IMAGE_HOSTS, []):
+                hosts.update(h.lower() for h in provider())
+        return host in hosts
+
+    return allowed
+
+
+def _image(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    if env["image_allowed"](src):
+        token.attrSet("alt", self.renderInlineAsText(token.children or [], options, env))
+        return self.renderToken(tokens, idx, options, env)
+    label = self.renderInlineAsText(token.children or [], options, env) or src
+    return f'<a href="{escapeHtml(src)}">{escapeHtml(label)}</a>'
+
+
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable(
-        "strikethrough")
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+        "table").enable("strikethrough")
+    md.add_render_rule("image", _image)
+    return md
 
 
 def sanitize_html(html: str) -> str:
@@ -31,5 +104,6 @@ def sanitize_html(html: str) -> str:
 
 
 def render_markdown(text: str) -> str:
-    """Render member-written Markdown to HTML that is safe to embed in our pages."""
-    return sanitize_html(_markdown().render(text or ""))
+    """Render member-written Markdown to HTML that is safe to embed in our pages (remote images as
+    links unless `remote_images = "allow"`)."""
+    return sanitize_html(_markdown().render(text or "", {"image_allowed": _image_policy()}))

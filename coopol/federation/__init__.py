@@ -30,9 +30,10 @@ DEFAULTS = {
 
 def register(app: Flask) -> None:
     from coopol.core.events import subscribe
+    from coopol.core.text import register_image_hosts
     from coopol.extensions import csrf, limiter
     from coopol.federation import admin, alliances, cli, routes
-    from coopol.federation.hooks import forget_member_key
+    from coopol.federation.hooks import allied_image_hosts, forget_member_key
     from coopol.federation.parties import register_parties
 
     for key, value in DEFAULTS.items():
@@ -47,6 +48,7 @@ def register(app: Flask) -> None:
     admin.register_allies_panel(app)
     subscribe(app, "member_erasing", forget_member_key)
     register_parties(app)
+    register_image_hosts(app, allied_image_hosts)
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
     content.register(app)

@@ -1,14 +1,21 @@
-"""Reactions to domain events."""
+"""Reactions to domain events, and what federation tells the domain through registered providers."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from coopol.accounts.models import Member
 from coopol.extensions import db
-from coopol.federation.models import MemberKey
+from coopol.federation.models import Ally, MemberKey
 
 
 def forget_member_key(member: Member, **_: object) -> None:
     """An erased member's actor is gone: its key pair goes with it."""
     db.session.execute(delete(MemberKey).where(MemberKey.member_id == member.id))
+
+
+def allied_image_hosts() -> list[str]:
+    """Hosts of the instances we are allied with (both directions accepted): their images stay images
+    in Markdown (`coopol.core.text.register_image_hosts`)."""
+    return list(db.session.scalars(select(Ally.host).where(Ally.outgoing == "accepted",
+                                                           Ally.incoming == "accepted")))

@@ -87,7 +87,7 @@ def signed_request(method: str, url: str, *, key_id: str, private_key_pem: str, 
         raise TransportError(f"{method} {url}: {type(error).__name__}: {error}") from error
     try:
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > max_body:
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > max_body:
             raise ResponseTooLarge(f"{method} {url}: response of {declared} bytes exceeds {max_body}")
         chunks: list[bytes] = []
         size = 0

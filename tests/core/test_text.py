@@ -97,11 +97,11 @@ def test_ordinary_markdown_survives():
     rendered = render_markdown(
         "# Title\n\nSome **bold**, *italic*, ~~gone~~ and `code`.\n\n"
         "- one\n- two\n\n> quoted\n\n[a link](https://example.org \"title\")\n\n"
-        "| a | b |\n|---|---|\n| 1 | 2 |\n\n![alt](https://example.org/x.png)")
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n![alt](/static/x.png)")
 
     for fragment in ("<h1>Title</h1>", "<strong>bold</strong>", "<em>italic</em>", "<s>gone</s>",
                      "<code>code</code>", "<li>one</li>", "<blockquote>", "<table>", "<td>1</td>",
-                     'src="https://example.org/x.png"', 'alt="alt"'):
+                     'src="/static/x.png"', 'alt="alt"'):
         assert fragment in rendered, fragment
 
 
@@ -115,3 +115,81 @@ def test_links_are_marked_as_user_generated_and_not_followed():
 def test_empty_and_missing_text():
     assert render_markdown("") == ""
     assert render_markdown(None) == ""
+
+
+# Remote images are tracking pixels: links by default, images only from here and from allies.
+
+def _ally(app, host: str, *, accepted: bool = True) -> None:
+    from coopol.core.uow import unit_of_work
+    from coopol.extensions import db
+    from coopol.federation.models import Ally
+
+    state = "accepted" if accepted else "pending"
+    with app.app_context(), unit_of_work():
+        db.session.add(Ally(host=host, base_url=f"https://{host}", group_id=f"https://{host}/g/ideas",
+                            group_inbox=f"https://{host}/g/ideas/inbox", name="ally", outgoing=state,
+                            incoming="accepted", consecutive_failures=0, last_error=""))
+
+
+def test_a_remote_image_renders_as_a_link_to_it(app):
+    with app.app_context():
+        rendered = render_markdown("See ![a *pixel*](https://tracker.example/p.png?who=1 \"t\")")
+
+    assert "<img" not in rendered
+    assert '<a href="https://tracker.example/p.png?who=1" rel="nofollow noopener ugc">a pixel</a>' in rendered
+
+
+@pytest.mark.parametrize("source", ["//tracker.example/p.png", "HTTPS://Tracker.Example./p.png",
+                                    "https://local.coopol.test.evil.example/p.png", "http:p.png"])
+def test_every_spelling_of_a_remote_host_is_a_link(app, source):
+    with app.app_context():
+        rendered = render_markdown(f"![x]({source})")
+
+    assert "<img" not in rendered
+
+
+def test_an_image_without_alt_text_links_with_its_address(app):
+    with app.app_context():
+        assert ">https://tracker.example/p.png</a>" in render_markdown("![](https://tracker.example/p.png)")
+
+
+def test_images_from_this_instance_and_its_allies_stay_images(app):
+    _ally(app, "ally.example")
+    _ally(app, "asking.example", accepted=False)
+    with app.app_context():
+        rendered = render_markdown("![own](http://local.coopol.test/static/logo.png) ![rel](/static/x.png) "
+                                   "![ally](https://Ally.Example/media/x.png) "
+                                   "![pending](https://asking.example/x.png)")
+
+    assert '<img src="http://local.coopol.test/static/logo.png" alt="own">' in rendered
+    assert '<img src="/static/x.png" alt="rel">' in rendered
+    assert '<img src="https://Ally.Example/media/x.png" alt="ally">' in rendered
+    assert '<a href="https://asking.example/x.png" rel="nofollow noopener ugc">pending</a>' in rendered
+
+
+def test_remote_images_allow_keeps_every_image(make_app):
+    app = make_app("open", REMOTE_IMAGES="allow")
+    with app.app_context():
+        assert '<img src="https://tracker.example/p.png" alt="x">' in render_markdown(
+            "![x](https://tracker.example/p.png)")
+
+
+def test_an_idea_with_a_remote_image_stores_a_link(client, create_member, token_for):
+    create_member("author")
+    headers = token_for("author")
+    response = client.post("/api/v1/ideas", headers=headers, json={
+        "title": "Cheaper trains", "body": "![chart](https://tracker.example/chart.png)", "language": "en"})
+
+    assert response.status_code == 201, response.json
+    assert "<img" not in response.json["body_html"]
+    assert 'href="https://tracker.example/chart.png"' in response.json["body_html"]
+
+
+@pytest.mark.parametrize("value", ["embed", "Link", ""])
+def test_an_unknown_remote_images_setting_stops_the_start_with_one_line(make_app, value):
+    from coopol.config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        make_app("bad", REMOTE_IMAGES=value)
+
+    assert str(raised.value) == f"The setting remote_images must be one of link, allow, not '{value}'."
