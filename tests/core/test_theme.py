@@ -30,6 +30,9 @@ def test_the_party_colour_is_served_as_a_stylesheet(make_app):
     assert response.status_code == 200 and response.mimetype == "text/css"
     assert "--brand: #00aa77;" in response.get_data(as_text=True)
     assert 'href="/theme.css"' in app.test_client().get("/login").get_data(as_text=True)
+    # Without a logo of its own, the party gets Coopol's mark in its colour (also the favicon).
+    assert b'fill="#00aa77"' in app.test_client().get("/logo").data
+    assert b'fill="#00aa77"' in app.test_client().get("/favicon.ico").data
 
 
 @pytest.mark.parametrize("color", ["green", "#12345", "#ggg", "0a7", "#0a7;}body{display:none"])
