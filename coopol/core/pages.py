@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file
 from flask_login import current_user
 
 from coopol.config import LOGO_TYPES
 from coopol.core.cache import public_cache
 from coopol.core.landing import participation, sections
 from coopol.core.parties import party_name, party_names
-from coopol.core.theme import theme_css
+from coopol.core.theme import DEFAULT_COLOR, theme_brand, theme_css
 from coopol.core.web import safe_redirect_target
 from coopol.extensions import csrf, limiter
 
@@ -21,8 +21,7 @@ STATIC_MAX_AGE = 3600  # theme, logo and icon: they change only when the config 
 
 @bp.app_context_processor
 def party_helpers():
-    return {"party_name": party_name, "party_names": party_names,
-            "logo_url": url_for("core.logo") if current_app.config.get("LOGO_PATH") else None}
+    return {"party_name": party_name, "party_names": party_names}
 
 
 @bp.get("/")
@@ -51,8 +50,14 @@ def theme():
 def logo():
     path = current_app.config.get("LOGO_PATH")
     if not path:
-        return redirect(url_for("static", filename="coopol-logo.svg"))
-    response = send_file(path, mimetype=LOGO_TYPES[Path(path).suffix.lower()], max_age=STATIC_MAX_AGE)
+        # Coopol's own mark, in the party's colour.
+        svg = (Path(current_app.static_folder) / "coopol-logo.svg").read_text()
+        svg = svg.replace(DEFAULT_COLOR, theme_brand(current_app.config.get("COLOR")))
+        response = Response(svg, mimetype="image/svg+xml")
+        response.cache_control.public = True
+        response.cache_control.max_age = STATIC_MAX_AGE
+    else:
+        response = send_file(path, mimetype=LOGO_TYPES[Path(path).suffix.lower()], max_age=STATIC_MAX_AGE)
     # An SVG opened on its own must not run anything.
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
@@ -61,8 +66,8 @@ def logo():
 @bp.get("/favicon.ico")
 @limiter.exempt
 def favicon():
-    return send_file(Path(current_app.static_folder) / "favicon.svg", mimetype="image/svg+xml",
-                     max_age=STATIC_MAX_AGE)
+    """Browsers ask for it whatever the page says: the logo (an SVG or any image type serves)."""
+    return logo()
 
 
 @bp.post("/language")

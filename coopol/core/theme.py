@@ -55,6 +55,11 @@ def readable_on(color: tuple[int, int, int], background: tuple[int, int, int]) -
     return target
 
 
+def theme_brand(color: str | None) -> str:
+    """The brand colour as `#rrggbb`."""
+    return to_hex(parse_color(color or DEFAULT_COLOR))
+
+
 def theme_css(color: str | None) -> str:
     brand = parse_color(color or DEFAULT_COLOR)
     light = readable_on(brand, LIGHT_BG)

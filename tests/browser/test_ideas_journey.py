@@ -92,6 +92,7 @@ def test_propose_debate_vote_search_filter_and_revisions(page, live_app):
 
     # Filters: by scope (France includes Paris) and by tag.
     page.goto("/ideas")
+    page.get_by_text("Search and filters").click()  # folded until a filter is set
     page.get_by_label("Scope").select_option("de")
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_text("No idea matches.")).to_be_visible()
