@@ -93,18 +93,21 @@ class Demo:
             self.echo(f"  {'!' if merged.problems else '✓'} {instance.label}: {instance.path}; {_summary(merged)}")
             for problem in iter_problems(merged):
                 self.echo(f"      {problem}")
+            self.start_server(instance)  # it boots while the next instance is prepared
 
     # --- 2. Processes -----------------------------------------------------------------------------------
 
+    def start_server(self, instance: Instance) -> None:
+        self.step(f"{instance.label}: starting its server")
+        instance.close()  # the children open their own connections
+        server = spawn(instance.seed.slug, "server", instance.path, instance.env(), "run", "--host", "127.0.0.1",
+                       "--port", str(instance.port))
+        self.children.append(server)
+        self.echo(f"  … {instance.label}: server pid {server.pid} starting on {instance.url}")
+
     def start(self) -> None:
-        self.echo(click.style("Starting the servers on 127.0.0.1...", bold=True))
-        for instance in self.instances:
-            self.step(f"{instance.label}: starting")
-            instance.close()  # the children open their own connections
-            server = spawn(instance.seed.slug, "server", instance.path, instance.env(), "run", "--host", "127.0.0.1",
-                           "--port", str(instance.port))
-            self.children.append(server)
-            self.echo(f"  … {instance.label} starting (server pid {server.pid})")
+        """Wait until every server answers."""
+        self.echo(click.style("Waiting for the servers on 127.0.0.1...", bold=True))
         for instance in self.instances:
             self._wait_until_serving(instance)
             self.step(f"{instance.label}: serving")
@@ -117,7 +120,7 @@ class Demo:
         for instance in self.instances:
             worker = spawn(instance.seed.slug, "worker", instance.path, instance.env(), "worker")
             self.children.append(worker)
-            self.echo(f"  … {instance.label}: worker pid {worker.pid}")
+            self.echo(f"  … {instance.label}: worker pid {worker.pid} starting")
 
     def _mine(self, instance: Instance) -> list[Child]:
         return [c for c in self.children if c.label.startswith(instance.seed.slug + " ")]
@@ -249,6 +252,9 @@ class Demo:
             return
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
+            # Delivered from here too: the workers may still be starting (what they claim, they deliver).
+            if sum(deliver_due(i) for i in self.instances) and time.monotonic() < deadline:
+                continue
             queued = sum(queued_deliveries(i) for i in self.instances)
             if queued == 0:
                 self.echo("  ✓ deliveries settled: no activity waits in any outbox")
