@@ -135,3 +135,32 @@ def test_connections_killed_between_requests_are_replaced_unseen(app, client, me
     # The pooled connection is dead; the pre-ping replaces it before the request uses it.
     response = client.get("/api/v1/ideas", headers=member_headers)
     assert response.status_code == 200, response.json
+
+
+@pytest.mark.skipif(not _admin_url(), reason="PostgreSQL: the connection killed between the view and the commit")
+def test_a_commit_that_loses_the_database_is_a_503_and_writes_nothing(make_app):
+    from coopol.accounts.services import register_member
+
+    app = make_app("commit", TESTING=False)  # as served: errors outside the view go to the handlers
+
+    def write_then_lose_the_connection():
+        register_member("lost", "lost@example.org", "a long and unusual pass phrase", bypass_policy=True)
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+        admin = create_engine(_admin_url(), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            admin.dispose()
+        return {"ok": True}, 201  # the unit of work commits after this, on the dead connection
+
+    app.add_url_rule("/api/v1/test/commit-lost", "commit_lost", write_then_lose_the_connection, methods=["POST"])
+    client = app.test_client()
+    assert_unavailable(client.post("/api/v1/test/commit-lost", json={}))
+    with app.app_context():
+        from sqlalchemy import select
+
+        from coopol.accounts.models import Member
+
+        assert db.session.scalar(select(Member).where(Member.handle == "lost")) is None
+        db.session.remove()
