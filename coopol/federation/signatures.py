@@ -742,7 +742,7 @@ def _from_timestamp(value: int, what: str) -> datetime:
 def _optional_int(value: str | None, what: str) -> int | None:
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()):  # "²".isdigit() is true, and int() refuses it
+    if not value.isdigit():
         raise MalformedSignature(f"signature {what} parameter must be an integer")
     return int(value)
 
