@@ -185,6 +185,15 @@ def test_invalid_api_submissions_do_not_use_the_quota(limited):
                        json={"title": "Dearer cars", "body": "x", "language": "en"}).status_code == 429
 
 
+def test_refused_reports_do_not_use_the_quota(limited):
+    _app, client, ideas, tokens = limited(RATELIMIT_REPORT="1/hour", NEW_ACCOUNT_AGE_HOURS=0)
+    for _ in range(3):
+        assert client.post("/api/v1/reports", headers=tokens["ana"], json={
+            "target_type": "idea", "target_id": ideas[0], "reason": "no such reason"}).status_code == 422
+    assert report(client, tokens["ana"], ideas[0]).status_code == 201
+    assert report(client, tokens["ana"], ideas[1]).status_code == 429
+
+
 def test_a_vote_refused_on_the_page_does_not_use_the_quota(limited):
     # The page answers a refused vote with a redirect and a message; the unit of work rolled back.
     _app, client, ideas, _tokens = limited(RATELIMIT_VOTE="1/hour", NEW_ACCOUNT_AGE_HOURS=0)

@@ -60,7 +60,7 @@ def lists(app, create_member, token_for):
     return app.test_client(), idea, token_for("mod"), token_for("ana")
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(cursor=CURSORS)
 def test_no_list_crashes_on_a_cursor(lists, cursor):
     client, idea, moderator, member = lists

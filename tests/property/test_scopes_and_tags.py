@@ -44,7 +44,7 @@ def test_a_scope_is_known_or_named_in_an_error(app, code):
             assert cleaned in scope_tree()
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(st.text(max_size=40), st.text(max_size=40))
 def test_no_scope_or_tag_filter_crashes_a_list(client, scope, tag):
     for query in ({"scope": scope}, {"tag": tag}, {"scope": scope, "tag": tag, "sort": "new"}):
