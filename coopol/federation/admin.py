@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from coopol.accounts.auth import require_member
 from coopol.core.errors import DomainError, PermissionDenied
 from coopol.extensions import db
 from coopol.federation import alliances
+from coopol.federation import labels as _labels  # noqa: F401  (the allies page reads its words through label())
 from coopol.federation.actors import group_id
 
 bp = Blueprint("federation_admin", __name__, template_folder="templates")
@@ -37,9 +39,9 @@ def allies():
 
 
 ACTIONS = {
-    "accept": (alliances.accept_alliance, "Alliance with %(host)s accepted; our own request was sent back."),
-    "reject": (alliances.reject_alliance, "Request from %(host)s rejected."),
-    "revoke": (alliances.revoke_alliance, "Alliance with %(host)s revoked."),
+    "accept": (alliances.accept_alliance, _l("Alliance with %(host)s accepted; our own request was sent back.")),
+    "reject": (alliances.reject_alliance, _l("Request from %(host)s rejected.")),
+    "revoke": (alliances.revoke_alliance, _l("Alliance with %(host)s revoked.")),
 }
 
 
@@ -57,5 +59,5 @@ def change(host: str, action: str):
         db.session.rollback()  # the redirect below would otherwise commit a half-done change
         flash(error.message, "error")
         return redirect(url_for("federation_admin.allies"))
-    flash(_(message, host=change.ally.host), "success")
+    flash(str(message) % {"host": change.ally.host}, "success")
     return redirect(url_for("federation_admin.allies"))

@@ -11,6 +11,7 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
+from flask_babel import gettext as _
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
@@ -58,7 +59,7 @@ def mark_read(member: Member, notification_id: int | None = None) -> int:
         exists = db.session.scalar(select(Notification.id).where(
             Notification.id == notification_id, Notification.member_id == member.id))
         if exists is None:
-            raise NotFound("No such notification.")
+            raise NotFound(_("No such notification."))
         query = query.where(Notification.id == notification_id)
     result = db.session.execute(query.values(read_at=utcnow()))
     return result.rowcount or 0
