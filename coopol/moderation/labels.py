@@ -44,3 +44,25 @@ FIELDS = define_labels("field", {
     "action": _l("Action"), "target_type": _l("Target"), "target_id": _l("Target"), "reason": _l("Reason"),
     "text": _l("Text"), "until": _l("Until"), "decision": _l("Decision"),
 })
+# Notifications: what a decision is about, and what the moderator did.
+YOUR_TARGETS = define_labels("your_target", {
+    "idea": _l("your idea “%(label)s”"), "comment": _l("your comment “%(label)s”"), "member": _l("your account"),
+})
+YOUR_TARGETS_CAPITAL = define_labels("your_target_capital", {
+    "idea": _l("Your idea “%(label)s”"), "comment": _l("Your comment “%(label)s”"), "member": _l("Your account"),
+})
+# One whole sentence per decision: word order differs between languages.
+DECISIONS_ON_YOURS = define_labels("decision_on_yours", {
+    "hide": _l("A moderator hid %(what)s."), "unhide": _l("A moderator made %(what)s visible again."),
+    "remove": _l("A moderator removed %(what)s."), "restore": _l("A moderator restored %(what)s."),
+    "lock": _l("A moderator locked %(what)s."), "unlock": _l("A moderator unlocked %(what)s."),
+    "pin": _l("A moderator pinned %(what)s."), "unpin": _l("A moderator unpinned %(what)s."),
+    "suspend": _l("A moderator suspended %(what)s."), "unsuspend": _l("A moderator lifted the suspension of %(what)s."),
+    "ban": _l("A moderator banned %(what)s."), "unban": _l("A moderator lifted the ban on %(what)s."),
+    "answer": _l("A moderator answered %(what)s."),
+})
+# "several members reported it as spam (2), off-topic (1)"
+REASON_WORDS = define_labels("reason_word", {
+    "spam": _l("spam"), "offensive": _l("offensive"), "off_topic": _l("off-topic"), "illegal": _l("illegal"),
+    "other": _l("another reason"),
+})

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -68,12 +69,6 @@ RESOLVES_REPORTS = {
     ActionKind.DISMISS: ReportStatus.DISMISSED, ActionKind.HIDE: ReportStatus.ACTIONED,
     ActionKind.REMOVE: ReportStatus.ACTIONED, ActionKind.LOCK: ReportStatus.ACTIONED,
     ActionKind.SUSPEND: ReportStatus.ACTIONED, ActionKind.BAN: ReportStatus.ACTIONED,
-}
-PAST_TENSE = {
-    "dismiss": "dismissed the reports on", "hide": "hid", "unhide": "made visible again", "remove": "removed",
-    "restore": "restored", "lock": "locked", "unlock": "unlocked", "pin": "pinned", "unpin": "unpinned",
-    "suspend": "suspended", "unsuspend": "lifted the suspension of", "ban": "banned", "unban": "lifted the ban on",
-    "answer": "answered",
 }
 
 
@@ -208,14 +203,19 @@ def _hide_when_reported_enough(target_type: str, target: Any) -> None:
     reports = _open_reports(target_type, target.id)
     if len(reports) < threshold:
         return
-    counts = Counter(r.reason.replace("_", "-") for r in reports)
-    why = ", ".join(f"{reason} ({n})" for reason, n in counts.most_common())
-    reason = f"Hidden automatically after {len(reports)} reports ({why}), pending review by a moderator."
+    counts = Counter(r.reason for r in reports).most_common()
+
+    def why() -> str:
+        return ", ".join(f"{label('reason_word', reason)} ({n})" for reason, n in counts)
+
+    with force_locale(current_app.config["LANGUAGE"]):  # the public log's reason: in the party's language
+        reason = _("Hidden automatically after %(n)d reports (%(why)s), pending review by a moderator.",
+                   n=len(reports), why=why())
     changes = _apply(target, {"hidden_at": utcnow(), "hidden_reason": reason})
     action = _record(None, ActionKind.HIDE, target_type, target, reason, changes)
     notify(targets.author_of(target_type, target), "content_hidden",
-           f"Your {target_type} “{targets.target_label(target_type, target)}” is hidden until a moderator "
-           f"reviews it: several members reported it as {why}. You can appeal.",
+           lambda: _("%(what)s is hidden until a moderator reviews it: several members reported it as %(why)s. "
+                     "You can appeal.", what=_your(target_type, target, capital=True), why=why()),
            link=appeal_path(action), action_id=action.id)
     publish("content_hidden", target_type=target_type, target=target, action=action)
 
@@ -379,30 +379,42 @@ def _resolve_reports(kind: str, target_type: str, target_id: int, action: Modera
 
 
 def _notify_outcome(action: ModerationAction, target_type: str, target: Any, resolved: list[Report]) -> None:
-    label = targets.target_label(target_type, target)
-    verb = PAST_TENSE[action.action]
     affected = action.affected_member
+    # Each message is written in its reader's language (notify calls these under that language).
     if affected is not None and action.action == ActionKind.DISMISS and "hidden_at" in action.changes:
         notify(affected, "content_restored",
-               f"A moderator reviewed the reports on your {target_type} “{label}” and made it visible again. "
-               f"Reason: {action.reason}", link=targets.target_path(target_type, target), action_id=action.id)
+               lambda: _("A moderator reviewed the reports on %(what)s and made it visible again. Reason: %(reason)s",
+                         what=_your(target_type, target), reason=action.reason),
+               link=targets.target_path(target_type, target), action_id=action.id)
     elif affected is not None and action.action != ActionKind.DISMISS:
-        what = "your account" if target_type == TargetType.MEMBER else f"your {target_type} “{label}”"
-        message = f"A moderator {verb} {what}. Reason: {action.reason}"
-        if action.action == ActionKind.SUSPEND and action.until:
-            message += f" (until {action.until:%Y-%m-%d %H:%M} UTC)"
-        link = targets.target_path(target_type, target)
-        if action.action in APPEALABLE:
-            message += " You can appeal this decision."
-            link = appeal_path(action)
-        notify(affected, f"moderation_{action.action}", message, link=link, action_id=action.id)
+        def decision() -> str:
+            message = label("decision_on_yours", action.action) % {"what": _your(target_type, target)}
+            message += " " + _("Reason: %(reason)s", reason=action.reason)
+            if action.action == ActionKind.SUSPEND and action.until:
+                message += " " + _("(until %(until)s UTC)", until=f"{action.until:%Y-%m-%d %H:%M}")
+            if action.action in APPEALABLE:
+                message += " " + _("You can appeal this decision.")
+            return message
+
+        link = appeal_path(action) if action.action in APPEALABLE else targets.target_path(target_type, target)
+        notify(affected, f"moderation_{action.action}", decision, link=link, action_id=action.id)
     for report in resolved:
         if action.action == ActionKind.DISMISS:
-            message = (f"A moderator reviewed your report about {label} and took no action. "
-                       f"Reason: {action.reason}")
+            def outcome() -> str:
+                return _("A moderator reviewed your report about %(label)s and took no action. Reason: %(reason)s",
+                         label=targets.target_label(target_type, target), reason=action.reason)
         else:
-            message = f"Thank you for your report about {label}: a moderator {verb} it. Reason: {action.reason}"
-        notify(report.reporter, "report_outcome", message, link="/modlog", action_id=action.id)
+            def outcome() -> str:
+                return _("Thank you for your report about %(label)s. The moderators' decision: %(action)s. "
+                         "Reason: %(reason)s", label=targets.target_label(target_type, target),
+                         action=label("action", action.action), reason=action.reason)
+        notify(report.reporter, "report_outcome", outcome, link="/modlog", action_id=action.id)
+
+
+def _your(target_type: str, target: Any, *, capital: bool = False) -> str:
+    """"your idea “Night trains”", "your account": a notification's words for what it is about."""
+    kind = "your_target_capital" if capital else "your_target"
+    return label(kind, target_type).replace("%(label)s", targets.target_label(target_type, target))
 
 
 def _publish_action(action: ModerationAction, target_type: str, target: Any) -> None:
@@ -493,11 +505,16 @@ def decide_appeal(moderator: Member, appeal_id: int, decision: str, reason: str)
     db.session.add(ModlogEntry(action=f"appeal_{appeal.status}", moderator_id=moderator.id,
                                target_type=action.target_type, target_id=action.target_id, reason=reason,
                                action_id=action.id, appeal_id=appeal.id, created_at=now))
-    outcome = "reversed: what it changed is restored" if decision == "reverse" else "upheld"
-    notify(appeal.appellant, f"appeal_{appeal.status}",
-           f"Your appeal against the decision to {action.action} "
-           f"{targets.target_label(action.target_type, target)} was {outcome}. Reason: {reason}",
-           link="/modlog", action_id=action.id)
+    def outcome() -> str:
+        values = {"action": label("action", action.action), "reason": reason,
+                  "label": targets.target_label(action.target_type, target)}
+        if decision == "reverse":
+            return _("Your appeal against the decision “%(action)s” on %(label)s was granted: the decision is "
+                     "reversed and what it changed is restored. Reason: %(reason)s", **values)
+        return _("Your appeal against the decision “%(action)s” on %(label)s was rejected. Reason: %(reason)s",
+                 **values)
+
+    notify(appeal.appellant, f"appeal_{appeal.status}", outcome, link="/modlog", action_id=action.id)
     if decision == "reverse":
         if action.target_type == TargetType.MEMBER:
             publish("member_reinstated", member=target, action=action)

@@ -113,6 +113,8 @@ def test_every_stored_value_shown_to_people_has_a_word(app):
         "action_choice": set(APPLIES_TO), "backfill_state": set(BACKFILL.states),
         "ally_status": {"allied", "requested", "pending", "rejected", "revoked", "none"},
         "removed_notice": {TargetType.IDEA, TargetType.COMMENT}, "hidden_notice": {TargetType.IDEA, TargetType.COMMENT},
+        "your_target": set(TargetType), "your_target_capital": set(TargetType), "reason_word": set(ReportReason),
+        "decision_on_yours": set(ActionKind) - {ActionKind.DISMISS},
     }
     for kind, values in expected.items():
         assert {str(v) for v in values} <= set(label_choices(kind)), kind
@@ -286,3 +288,45 @@ def test_init_with_a_language_serves_it_to_a_visitor(tmp_path, monkeypatch):
 
         db.session.remove()
         db.engine.dispose()
+
+
+def test_notifications_are_written_in_their_readers_language(app, create_member):
+    from coopol.accounts.services import get_member_by_handle
+    from coopol.extensions import db
+    from coopol.ideas import services
+    from coopol.moderation import services as moderation
+    from coopol.moderation.models import Notification
+
+    create_member("ana")
+    create_member("marta", role="moderator")
+    for handle in ("luis", "eva", "rosa"):
+        create_member(handle)
+    with app.app_context(), unit_of_work():
+        ana = get_member_by_handle("ana")
+        ana.locale = "de"
+        get_member_by_handle("luis").locale = "es"
+        idea = services.create_idea(ana, title="Nachtzüge", body="Nach Lyon.", publish=True)
+        db.session.flush()
+        for handle in ("luis", "eva", "rosa"):  # the third report hides it
+            moderation.file_report(get_member_by_handle(handle), "idea", idea.id, "off_topic")
+        moderation.take_action(get_member_by_handle("marta"), "remove", "idea", idea.id, "Kein Parteithema.")
+
+    with app.app_context():
+        from coopol.accounts.models import Member
+
+        rows = db.session.execute(db.select(Member.handle, Notification.kind, Notification.message)
+                                  .join(Member, Member.id == Notification.member_id))
+        notes = {(handle, kind): message for handle, kind, message in rows}
+        from coopol.moderation.models import ModerationAction
+
+        hidden = db.session.scalar(db.select(ModerationAction.reason).where(ModerationAction.moderator_id.is_(None)))
+    assert notes["ana", "content_hidden"].startswith("Deine Idee „Nachtzüge“ ist ausgeblendet")
+    assert "mehrere Mitglieder haben es gemeldet (themenfremd (3))" in notes["ana", "content_hidden"]
+    assert notes["ana", "moderation_remove"] == ("Die Moderation hat deine Idee „Nachtzüge“ entfernt. Grund: "
+                                                 "Kein Parteithema. Du kannst gegen diese Entscheidung Einspruch "
+                                                 "erheben.")
+    assert notes["luis", "report_outcome"] == ("Gracias por tu denuncia sobre Nachtzüge. Decisión de la moderación: "
+                                               "Retirada. Motivo: Kein Parteithema.")
+    assert notes["eva", "report_outcome"].startswith("Thank you for your report about Nachtzüge.")
+    # The public log's automatic reason is in the instance's language (English here), whoever reported.
+    assert hidden == "Hidden automatically after 3 reports (off-topic (3)), pending review by a moderator."
