@@ -330,3 +330,14 @@ def test_notifications_are_written_in_their_readers_language(app, create_member)
     assert notes["eva", "report_outcome"].startswith("Thank you for your report about Nachtzüge.")
     # The public log's automatic reason is in the instance's language (English here), whoever reported.
     assert hidden == "Hidden automatically after 3 reports (off-topic (3)), pending review by a moderator."
+
+
+def test_an_impossible_state_change_is_told_with_the_states_words(client, create_member, token_for):
+    create_member("ana")
+    headers = {**token_for("ana"), "Accept-Language": "es"}
+    idea = client.post("/api/v1/ideas", json={"title": "Night trains", "body": "To Lyon."}, headers=headers).json
+
+    again = client.post(f"/api/v1/ideas/{idea['id']}/publish", headers=headers)
+    assert again.status_code == 409
+    assert again.json["message"] == "No es posible pasar de «publicada» a «publicada»."
+    assert again.json["errors"] == {"state": ["No es posible desde «publicada»."]}
