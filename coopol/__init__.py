@@ -74,7 +74,9 @@ def _init_extensions(app: Flask) -> None:
         chosen = request.cookies.get("lang")
         if chosen in languages:
             return chosen
-        return request.accept_languages.best_match(languages) or app.config["LANGUAGE"]
+        # The instance's language first: it wins ties ("*", or several languages of the same weight).
+        preferred = sorted(languages, key=lambda code: code != app.config["LANGUAGE"])
+        return request.accept_languages.best_match(preferred) or app.config["LANGUAGE"]
 
     def _member_locale() -> str | None:
         # Loading the member queries the database: when it fails (it went away), this request goes on

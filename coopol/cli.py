@@ -95,9 +95,11 @@ def describe_error(error) -> str:
     """One line: the message, then what each field needs unless the message already says it."""
     from flask_babel import gettext
 
+    from coopol.core.labels import field_names
+
     message = str(error.message)
     if error.errors and message == gettext("Some fields are invalid: %(fields)s",
-                                           fields=", ".join(sorted(error.errors))):
+                                           fields=field_names(error.errors)):
         message = ""  # the details below name every field
     details = [f"{field}: {' '.join(map(str, msgs))}" for field, msgs in error.errors.items()
                if [str(m) for m in msgs] != [str(error.message)]]

@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGO": "",  # an image file (svg, png, jpg, webp, gif), absolute or relative to the instance folder
     "URL": "http://127.0.0.1:5000",
     "LANGUAGE": "en",
-    "LANGUAGES": ["en", "fr", "es", "de"],
+    "LANGUAGES": ["en", "fr", "es", "de", "it"],
     "REGISTRATION": "open",  # open | invite | closed
     "PASSWORD_MIN_LENGTH": 10,
     "SQLALCHEMY_DATABASE_URI": None,

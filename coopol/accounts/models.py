@@ -4,7 +4,6 @@ import enum
 from datetime import datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,10 +23,7 @@ class Status(enum.StrEnum):
     BANNED = "banned"
 
 
-# Words shown on pages for the stored values.
-ROLE_LABELS = {Role.MEMBER.value: _l("member"), Role.MODERATOR.value: _l("moderator"), Role.ADMIN.value: _l("admin")}
-STATUS_LABELS = {Status.ACTIVE.value: _l("active"), Status.SUSPENDED.value: _l("suspended"),
-                 Status.BANNED.value: _l("banned")}
+# Words shown on pages for these values: coopol/accounts/labels.py.
 
 
 class Member(db.Model):

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from coopol.accounts import services
-from coopol.accounts.models import ROLE_LABELS, STATUS_LABELS
+from coopol.accounts.labels import label
 from coopol.core.errors import DomainError
 from coopol.core.web import safe_redirect_target
 from coopol.extensions import limiter, request_created
@@ -19,12 +19,12 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 
 @bp.app_template_global()
 def role_label(role: str) -> str:
-    return str(ROLE_LABELS.get(role, role))
+    return label("role", role)
 
 
 @bp.app_template_global()
 def status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+    return label("member_status", status)
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -26,6 +26,8 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from coopol.core.labels import field_names
+
 
 class DomainError(Exception):
     status_code = 400
@@ -48,7 +50,7 @@ class ValidationFailed(DomainError):
     @classmethod
     def fields(cls, errors: dict[str, list[str]]) -> ValidationFailed:
         """Several invalid fields at once; the message names them."""
-        return cls(_("Some fields are invalid: %(fields)s", fields=", ".join(sorted(errors))), errors)
+        return cls(_("Some fields are invalid: %(fields)s", fields=field_names(errors)), errors)
 
 
 class AuthenticationFailed(DomainError):
@@ -289,7 +291,7 @@ def register_error_handlers(app: Flask) -> None:
             errors = _flatten_webargs(data["messages"])
         message = _http_message(error, status)
         if status == 422 and errors:
-            message = _("Some fields are invalid: %(fields)s", fields=", ".join(sorted(errors)))
+            message = _("Some fields are invalid: %(fields)s", fields=field_names(errors))
         elif status == 400 and errors:
             message = "; ".join(m for msgs in errors.values() for m in msgs) or message
         headers = {}

@@ -10,6 +10,8 @@ from flask_babel import format_datetime as babel_format_datetime
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
+from coopol.core.labels import label
+
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "de": "Deutsch", "it": "Italiano"}
 
 
@@ -48,6 +50,7 @@ def _template_ngettext(singular: str, plural: str, n: int) -> str:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
+    app.add_template_global(label, "label_of")  # {{ label_of("idea_state", idea.state) }}: coopol/core/labels.py
     app.extensions["coopol.nav"] = {"main": [], "members": []}
     app.config.setdefault("UI_LANGUAGES", interface_languages(app))
     if app.config["LANGUAGE"] not in app.config["UI_LANGUAGES"] and app.config["UI_LANGUAGES"]:

@@ -20,6 +20,7 @@ from coopol.admin.routes import panel_url, render_admin, require_admin
 from coopol.core.errors import DomainError, ValidationFailed
 from coopol.extensions import db
 from coopol.federation import alliances
+from coopol.federation import labels as _labels  # noqa: F401  (the allies page reads its words through label())
 from coopol.federation.actors import group_id
 
 bp = Blueprint("federation_admin", __name__, template_folder="templates")

@@ -39,7 +39,7 @@ IDEA_LIFECYCLE = StateMachine("idea", {
     IdeaState.DRAFT: {IdeaState.PUBLISHED},
     IdeaState.PUBLISHED: {IdeaState.EVALUATING, IdeaState.WITHDRAWN},
     IdeaState.EVALUATING: {IdeaState.ACCEPTED, IdeaState.REJECTED, IdeaState.WITHDRAWN},
-})
+}, labels="idea_state")
 # States in which members may vote; comments are also welcome once an idea is decided.
 VOTING_STATES = frozenset({IdeaState.PUBLISHED, IdeaState.EVALUATING})
 COMMENTING_STATES = frozenset({IdeaState.PUBLISHED, IdeaState.EVALUATING, IdeaState.ACCEPTED,

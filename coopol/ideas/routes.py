@@ -13,6 +13,7 @@ from coopol.ideas import presenters, queries, services
 from coopol.ideas.comments import max_depth
 from coopol.ideas.diffs import revision_changes
 from coopol.ideas.guards import content_visible, is_moderator
+from coopol.ideas.labels import label
 from coopol.ideas.models import ANSWER_STATES, STANCES, WITHDRAW_REASONS, IdeaState
 from coopol.ideas.scopes import scope_tree
 from coopol.ideas.stats import chart, participation_stats
@@ -201,7 +202,7 @@ def vote(idea_id: int):
             flash(_("Your vote is withdrawn."), "success")
         else:
             services.cast_vote(_viewer(), idea, value)
-            flash(_("Your vote is counted: %(value)s.", value=_(value)), "success")
+            flash(_("Your vote is counted: %(value)s.", value=label("idea_vote", value)), "success")
     except DomainError as error:
         return _failed(error, target)
     return redirect(target)

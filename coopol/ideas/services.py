@@ -31,6 +31,7 @@ from coopol.ideas.comments import (  # noqa: F401  (re-exported: one place to im
 )
 from coopol.ideas.counters import dialect_insert, refresh_rankings
 from coopol.ideas.guards import can_view, ensure_author, ensure_can_act, is_moderator, lock_idea
+from coopol.ideas.labels import label
 from coopol.ideas.models import (
     ANSWER_MAX,
     ANSWER_STATES,
@@ -149,7 +150,7 @@ def update_idea(actor: Member, idea: Idea, **changes) -> Idea:
     if idea.is_removed:
         raise Conflict(_("This idea was removed by the moderators; it can no longer be edited."))
     if idea.state not in EDITABLE_STATES:
-        raise Conflict(_("An idea that is %(state)s can no longer be edited.", state=_(idea.state)))
+        raise Conflict(_("An idea that is %(state)s can no longer be edited.", state=label("idea_state", idea.state)))
 
     errors = Errors()
     new = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -68,7 +69,7 @@ def appeal(data, action_id: int):
     elif current_user.is_authenticated:
         member = current_user._get_current_object()
     else:
-        raise AuthenticationFailed("Authentication required: a token, a session, or login and password.")
+        raise AuthenticationFailed(_("Authentication required: a token, a session, or login and password."))
     return services.appeal_view(services.appeal_action(member, action_id, data["text"]))
 
 
@@ -117,7 +118,7 @@ def modlog(args):
 def modlog_entry(entry_id: int):
     entry = db.session.get(ModlogEntry, entry_id)
     if entry is None:
-        raise NotFound("No such log entry.")
+        raise NotFound(_("No such log entry."))
     return services.modlog_view(entry)
 
 

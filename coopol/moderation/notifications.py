@@ -8,10 +8,12 @@ With `NOTIFY_BY_EMAIL = true`, messages go to `MAIL_SERVER:MAIL_PORT` (from `MAI
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
@@ -25,16 +27,28 @@ from coopol.moderation.models import Notification
 _PENDING_MAIL = "coopol.pending_mail"
 
 
-def notify(member: Member | None, kind: str, message: str, *, link: str | None = None,
+def language_of(member: Member) -> str:
+    """The language a member reads: their saved one when the interface speaks it, else the instance's."""
+    languages = current_app.config["UI_LANGUAGES"]
+    return member.locale if member.locale in languages else current_app.config["LANGUAGE"]
+
+
+def notify(member: Member | None, kind: str, message: str | Callable[[], str], *, link: str | None = None,
            action_id: int | None = None) -> Notification | None:
-    """Tell a local member something. Remote and erased members have no inbox here."""
+    """Tell a local member something. Remote and erased members have no inbox here. A callable message is
+    written in the member's language (it is stored as text, so it is written once, for its reader)."""
     if member is None or not member.is_local or member.is_erased:
         return None
+    subject = None
+    if callable(message):
+        with force_locale(language_of(member)):
+            message = str(message())
+            subject = _("[%(name)s] Moderation notice", name=current_app.config["NAME"])
     notification = Notification(member_id=member.id, kind=kind, message=message, link=link,
                                 action_id=action_id)
     db.session.add(notification)
     if current_app.config.get("NOTIFY_BY_EMAIL") and member.email:
-        db.session.info.setdefault(_PENDING_MAIL, []).append((member.email, message, link))
+        db.session.info.setdefault(_PENDING_MAIL, []).append((member.email, message, link, subject))
     return notification
 
 
@@ -62,7 +76,7 @@ def mark_read(member: Member, notification_ids: int | Iterable[int] | None = Non
         found = set(db.session.scalars(select(Notification.id).where(
             Notification.id.in_(wanted), Notification.member_id == member.id))) if wanted else set()
         if found != wanted:
-            raise NotFound("No such notification.")
+            raise NotFound(_("No such notification."))
         query = query.where(Notification.id.in_(wanted))
     result = db.session.execute(query.values(read_at=utcnow()))
     return result.rowcount or 0
@@ -79,12 +93,12 @@ def export_notifications(member: Member) -> list[dict]:
              "read_at": n.read_at.isoformat() if n.read_at else None} for n in rows]
 
 
-def send_email(recipient: str, message: str, link: str | None) -> None:
+def send_email(recipient: str, message: str, link: str | None, subject: str | None = None) -> None:
     config = current_app.config
     mail = EmailMessage()
     mail["From"] = config.get("MAIL_FROM") or f"noreply@{config['SERVER_HOST'].split(':')[0]}"
     mail["To"] = recipient
-    mail["Subject"] = f"[{config['NAME']}] Moderation notice"
+    mail["Subject"] = subject or f"[{config['NAME']}] Moderation notice"
     mail.set_content(message + (f"\n\n{config['URL']}{link}" if link else ""))
     if not config.get("MAIL_SERVER"):
         current_app.logger.info("E-mail (no MAIL_SERVER set, not sent) to %s: %s", recipient, message)
@@ -103,9 +117,9 @@ def _send_pending_mail(session: Session) -> None:
     pending = session.info.pop(_PENDING_MAIL, None)
     if not pending or not has_app_context():
         return
-    for recipient, message, link in pending:
+    for recipient, message, link, subject in pending:
         try:
-            send_email(recipient, message, link)
+            send_email(recipient, message, link, subject)
         except (OSError, smtplib.SMTPException):
             # The notification is stored in-app anyway; a mail failure must not break the request.
             current_app.logger.exception("Could not send a notification e-mail to %s", recipient)

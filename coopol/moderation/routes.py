@@ -17,13 +17,12 @@ from coopol.core.schemas import parse_id
 from coopol.core.web import safe_redirect_target
 from coopol.extensions import db
 from coopol.moderation import notifications, services, targets
+from coopol.moderation.labels import label
 from coopol.moderation.models import APPEALABLE, ModerationAction, Report
 from coopol.moderation.services import APPLIES_TO, REASONS
 
 bp = Blueprint("moderation", __name__, template_folder="templates")
 
-REASON_LABELS = {"spam": "Spam", "offensive": "Offensive", "off_topic": "Off topic", "illegal": "Illegal",
-                 "other": "Other"}
 
 
 def _form_int(name: str) -> int | None:
@@ -53,14 +52,14 @@ def report(target_type: str, target_id: int):
             _failed(error)
             errors = error.errors
             return render_template("moderation/report.html", target_type=target_type, target_id=target_id,
-                                   label=label, reasons=REASONS, reason_labels=REASON_LABELS, errors=errors,
+                                   label=label, reasons=REASONS, errors=errors,
                                    form=request.form), error.status_code
         flash(_("Thank you: your report was sent to the moderators."), "success")
         # Enough reports hide the item, and the reporter may then no longer see it.
         visible = target_type == "member" or target.hidden_at is None
         return redirect(targets.target_path(target_type, target) if visible else url_for("core.home"))
     return render_template("moderation/report.html", target_type=target_type, target_id=target_id, label=label,
-                           reasons=REASONS, reason_labels=REASON_LABELS, errors=errors, form={})
+                           reasons=REASONS, errors=errors, form={})
 
 
 def _queue_page(status: int = 200):
@@ -71,7 +70,7 @@ def _queue_page(status: int = 200):
         a.action.target_type, a.action.target_id), "own": a.action.moderator_id == moderator.id}
         for a in services.pending_appeals()]
     return render_template("moderation/queue.html", groups=groups, next_cursor=next_cursor, appeals=appeals,
-                           applies_to=APPLIES_TO, reason_labels=REASON_LABELS), status
+                           applies_to=APPLIES_TO), status
 
 
 @bp.get("/moderation")
@@ -92,8 +91,8 @@ def act():
     except DomainError as error:
         _failed(error)
         return _queue_page(error.status_code)
-    flash(_("Done: %(action)s on %(type)s %(id)s, recorded in the public log.", action=action.action,
-            type=action.target_type, id=action.target_id), "success")
+    flash(_("Done: %(action)s (%(type)s %(id)s), recorded in the public log.", action=label("action", action.action),
+            type=label("target_type", action.target_type), id=action.target_id), "success")
     return redirect(_safe_next("moderation.queue"))
 
 
@@ -109,8 +108,7 @@ def item(target_type: str, target_id: int):
         .order_by(ModerationAction.id))
     return render_template("moderation/item.html", target=targets.moderator_target(target_type, target),
                            reports=[services.report_view(r, for_moderator=True) for r in reports],
-                           actions=[services.action_view(a) for a in actions], applies_to=APPLIES_TO,
-                           reason_labels=REASON_LABELS)
+                           actions=[services.action_view(a) for a in actions], applies_to=APPLIES_TO)
 
 
 @bp.route("/moderation/actions/<int:action_id>/appeal", methods=["GET", "POST"])
@@ -144,7 +142,7 @@ def restricted_appeal():
                 ModerationAction.action.in_([a.value for a in APPEALABLE]),
                 ModerationAction.reversed_at.is_(None)).order_by(ModerationAction.id.desc()).limit(1))
             if action is None:
-                raise Conflict("There is no suspension or ban on this account to appeal.")
+                raise Conflict(_("There is no suspension or ban on this account to appeal."))
             services.appeal_action(member, action.id, request.form.get("text", ""))
         except DomainError as error:
             _failed(error)

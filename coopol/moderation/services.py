@@ -18,6 +18,8 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from coopol.accounts.models import Member, Status
@@ -29,6 +31,7 @@ from coopol.core.schemas import parse_id, parse_moment
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.moderation import targets
+from coopol.moderation.labels import label
 from coopol.moderation.models import (
     APPEALABLE,
     ActionKind,
@@ -68,15 +71,14 @@ RESOLVES_REPORTS = {
     ActionKind.REMOVE: ReportStatus.ACTIONED, ActionKind.LOCK: ReportStatus.ACTIONED,
     ActionKind.SUSPEND: ReportStatus.ACTIONED, ActionKind.BAN: ReportStatus.ACTIONED,
 }
-PAST_TENSE = {
-    "dismiss": "dismissed the reports on", "hide": "hid", "unhide": "made visible again", "remove": "removed",
-    "restore": "restored", "lock": "locked", "unlock": "unlocked", "pin": "pinned", "unpin": "unpinned",
-    "suspend": "suspended", "unsuspend": "lifted the suspension of", "ban": "banned", "unban": "lifted the ban on",
-    "answer": "answered",
-}
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+def _not_applicable(action: str, target_type: str) -> ValidationFailed:
+    return ValidationFailed.field("action", _("'%(action)s' does not apply to this target: %(target)s.",
+                                              action=action, target=label("target_type", target_type)))
+
 
 def _encode(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
@@ -121,7 +123,7 @@ def parse_until(value: str | datetime | date | None) -> datetime | None:
 
 def _require_moderator(member: Member) -> None:
     if member is None or not member.is_moderator:
-        raise PermissionDenied("Only moderators can do this.")
+        raise PermissionDenied(_("Only moderators can do this."))
 
 
 def _open_reports(target_type: str, target_id: int) -> list[Report]:
@@ -164,10 +166,10 @@ def appeal_path(action: ModerationAction) -> str:
 
 def file_report(reporter: Member, target_type: str, target_id: int | str, reason: str, text: str = "") -> Report:
     if reporter.is_restricted() or reporter.is_erased:
-        raise PermissionDenied("Your account cannot report while it is suspended or banned.")
+        raise PermissionDenied(_("Your account cannot report while it is suspended or banned."))
     targets.check_target_type(target_type)
     if reason not in REASONS:
-        raise ValidationFailed.field("reason", f"Use one of: {', '.join(REASONS)}.")
+        raise ValidationFailed.field("reason", _("Use one of: %(choices)s.", choices=", ".join(REASONS)))
     text = _clean_text(text, "text", required=False)
     target = targets.load_target(target_type, target_id)
     target_id = target.id
@@ -175,7 +177,7 @@ def file_report(reporter: Member, target_type: str, target_id: int | str, reason
         raise NotFound(f"No {target_type} with id {target_id}.")
     author = targets.author_of(target_type, target)
     if author is not None and author.id == reporter.id:
-        raise ValidationFailed.field("target_id", "You cannot report yourself or your own contributions.")
+        raise ValidationFailed.field("target_id", _("You cannot report yourself or your own contributions."))
     if target_type in ITEM_TYPES and target.removed_at is not None:
         raise Conflict(f"This {target_type} was already removed by a moderator.")
     if db.session.scalar(select(Report.id).where(Report.reporter_id == reporter.id,
@@ -198,14 +200,19 @@ def _hide_when_reported_enough(target_type: str, target: Any) -> None:
     reports = _open_reports(target_type, target.id)
     if len(reports) < threshold:
         return
-    counts = Counter(r.reason.replace("_", "-") for r in reports)
-    why = ", ".join(f"{reason} ({n})" for reason, n in counts.most_common())
-    reason = f"Hidden automatically after {len(reports)} reports ({why}), pending review by a moderator."
+    counts = Counter(r.reason for r in reports).most_common()
+
+    def why() -> str:
+        return ", ".join(f"{label('reason_word', reason)} ({n})" for reason, n in counts)
+
+    with force_locale(current_app.config["LANGUAGE"]):  # the public log's reason: in the party's language
+        reason = _("Hidden automatically after %(n)d reports (%(why)s), pending review by a moderator.",
+                   n=len(reports), why=why())
     changes = _apply(target, {"hidden_at": utcnow(), "hidden_reason": reason})
     action = _record(None, ActionKind.HIDE, target_type, target, reason, changes)
     notify(targets.author_of(target_type, target), "content_hidden",
-           f"Your {target_type} “{targets.target_label(target_type, target)}” is hidden until a moderator "
-           f"reviews it: several members reported it as {why}. You can appeal.",
+           lambda: _("%(what)s is hidden until a moderator reviews it: several members reported it as %(why)s. "
+                     "You can appeal.", what=_your(target_type, target, capital=True), why=why()),
            link=appeal_path(action), action_id=action.id)
     publish("content_hidden", target_type=target_type, target=target, action=action)
 
@@ -213,7 +220,7 @@ def _hide_when_reported_enough(target_type: str, target: Any) -> None:
 def get_report(report_id: int) -> Report:
     report = db.session.get(Report, report_id)
     if report is None:
-        raise NotFound("No such report.")
+        raise NotFound(_("No such report."))
     return report
 
 
@@ -226,10 +233,11 @@ def take_action(moderator: Member, action: str, target_type: str, target_id: int
     _require_moderator(moderator)
     kind = ACTION_ALIASES.get(action, action)
     if kind not in ACTIONS:
-        raise ValidationFailed.field("action", f"Unknown action '{action}'. Use one of: {', '.join(ACTIONS)}.")
+        raise ValidationFailed.field("action", _("Unknown action '%(action)s'. Use one of: %(choices)s.",
+                                                 action=action, choices=", ".join(ACTIONS)))
     targets.check_target_type(target_type)
     if target_type not in APPLIES_TO[kind]:
-        raise ValidationFailed.field("action", f"'{action}' does not apply to a {target_type}.")
+        raise _not_applicable(action, target_type)
     minimum = BAN_REASON_MIN if kind == ActionKind.BAN else 1
     reason = _clean_text(reason, "reason", required=True, minimum=minimum)
     until_at = parse_until(until)
@@ -281,21 +289,21 @@ def _change_item(kind: str, target_type: str, target: Any, reason: str, now: dat
         return _apply(target, {"removed_at": None})
     if kind == ActionKind.LOCK:
         if target.locked_at is not None:
-            raise Conflict("This thread is already locked.")
+            raise Conflict(_("This thread is already locked."))
         return _apply(target, {"locked_at": now})
     if kind == ActionKind.UNLOCK:
         if target.locked_at is None:
-            raise Conflict("This thread is not locked.")
+            raise Conflict(_("This thread is not locked."))
         return _apply(target, {"locked_at": None})
     if kind == ActionKind.PIN:
         if target.pinned_at is not None:
-            raise Conflict("This idea is already pinned.")
+            raise Conflict(_("This idea is already pinned."))
         return _apply(target, {"pinned_at": now})
     if kind == ActionKind.UNPIN:
         if target.pinned_at is None:
-            raise Conflict("This idea is not pinned.")
+            raise Conflict(_("This idea is not pinned."))
         return _apply(target, {"pinned_at": None})
-    raise ValidationFailed.field("action", f"'{kind}' does not apply to a {target_type}.")
+    raise _not_applicable(kind, target_type)
 
 
 def _dismiss(target_type: str, target: Any) -> dict[str, Any]:
@@ -311,34 +319,34 @@ def _change_member(moderator: Member, kind: str, member: Member, until: datetime
     if kind == ActionKind.DISMISS:
         return _dismiss(TargetType.MEMBER, member)
     if member.id == moderator.id:
-        raise PermissionDenied("You cannot moderate your own account.")
+        raise PermissionDenied(_("You cannot moderate your own account."))
     if member.is_moderator and not moderator.is_admin:
-        raise PermissionDenied("Only an administrator can suspend or ban a moderator.")
+        raise PermissionDenied(_("Only an administrator can suspend or ban a moderator."))
     if kind == ActionKind.SUSPEND:
         if until is None:
-            raise ValidationFailed.field("until", "A suspension needs an end date.")
+            raise ValidationFailed.field("until", _("A suspension needs an end date."))
         if until <= now:
-            raise ValidationFailed.field("until", "Choose a date in the future.")
+            raise ValidationFailed.field("until", _("Choose a date in the future."))
         if member.status == Status.BANNED:
-            raise Conflict("This member is banned; lift the ban first.")
+            raise Conflict(_("This member is banned; lift the ban first."))
         if member.is_restricted(now):
-            raise Conflict("This member is already suspended.")
+            raise Conflict(_("This member is already suspended."))
         return _apply(member, {"status": Status.SUSPENDED.value, "suspended_until": until})
     if kind == ActionKind.UNSUSPEND:
         if member.status != Status.SUSPENDED:
-            raise Conflict("This member is not suspended.")
+            raise Conflict(_("This member is not suspended."))
         return _apply(member, {"status": Status.ACTIVE.value, "suspended_until": None})
     if kind == ActionKind.BAN:
         if member.status == Status.BANNED:
-            raise Conflict("This member is already banned.")
+            raise Conflict(_("This member is already banned."))
         changes = _apply(member, {"status": Status.BANNED.value, "suspended_until": None})
         end_all_sessions(member)
         return changes
     if kind == ActionKind.UNBAN:
         if member.status != Status.BANNED:
-            raise Conflict("This member is not banned.")
+            raise Conflict(_("This member is not banned."))
         return _apply(member, {"status": Status.ACTIVE.value})
-    raise ValidationFailed.field("action", f"'{kind}' does not apply to a member.")
+    raise _not_applicable(kind, "member")
 
 
 ANSWER_FIELDS = ("state", "answer", "answer_html", "answered_by_id", "answered_at")
@@ -348,7 +356,7 @@ def _answer(moderator: Member, idea: Any, state: str | None, answer: str) -> dic
     from coopol.ideas.services import answer_idea
 
     if not state:
-        raise ValidationFailed.field("state", "Choose the idea's new state: evaluating, accepted or rejected.")
+        raise ValidationFailed.field("state", _("Choose the idea's new state: evaluating, accepted or rejected."))
     before = {field: _encode(getattr(idea, field)) for field in ANSWER_FIELDS}
     answer_idea(moderator, idea, state, answer)
     return {field: [before[field], _encode(getattr(idea, field))] for field in ANSWER_FIELDS}
@@ -368,30 +376,42 @@ def _resolve_reports(kind: str, target_type: str, target_id: int, action: Modera
 
 
 def _notify_outcome(action: ModerationAction, target_type: str, target: Any, resolved: list[Report]) -> None:
-    label = targets.target_label(target_type, target)
-    verb = PAST_TENSE[action.action]
     affected = action.affected_member
+    # Each message is written in its reader's language (notify calls these under that language).
     if affected is not None and action.action == ActionKind.DISMISS and "hidden_at" in action.changes:
         notify(affected, "content_restored",
-               f"A moderator reviewed the reports on your {target_type} “{label}” and made it visible again. "
-               f"Reason: {action.reason}", link=targets.target_path(target_type, target), action_id=action.id)
+               lambda: _("A moderator reviewed the reports on %(what)s and made it visible again. Reason: %(reason)s",
+                         what=_your(target_type, target), reason=action.reason),
+               link=targets.target_path(target_type, target), action_id=action.id)
     elif affected is not None and action.action != ActionKind.DISMISS:
-        what = "your account" if target_type == TargetType.MEMBER else f"your {target_type} “{label}”"
-        message = f"A moderator {verb} {what}. Reason: {action.reason}"
-        if action.action == ActionKind.SUSPEND and action.until:
-            message += f" (until {action.until:%Y-%m-%d %H:%M} UTC)"
-        link = targets.target_path(target_type, target)
-        if action.action in APPEALABLE:
-            message += " You can appeal this decision."
-            link = appeal_path(action)
-        notify(affected, f"moderation_{action.action}", message, link=link, action_id=action.id)
+        def decision() -> str:
+            message = label("decision_on_yours", action.action) % {"what": _your(target_type, target)}
+            message += " " + _("Reason: %(reason)s", reason=action.reason)
+            if action.action == ActionKind.SUSPEND and action.until:
+                message += " " + _("(until %(until)s UTC)", until=f"{action.until:%Y-%m-%d %H:%M}")
+            if action.action in APPEALABLE:
+                message += " " + _("You can appeal this decision.")
+            return message
+
+        link = appeal_path(action) if action.action in APPEALABLE else targets.target_path(target_type, target)
+        notify(affected, f"moderation_{action.action}", decision, link=link, action_id=action.id)
     for report in resolved:
         if action.action == ActionKind.DISMISS:
-            message = (f"A moderator reviewed your report about {label} and took no action. "
-                       f"Reason: {action.reason}")
+            def outcome() -> str:
+                return _("A moderator reviewed your report about %(label)s and took no action. Reason: %(reason)s",
+                         label=targets.target_label(target_type, target), reason=action.reason)
         else:
-            message = f"Thank you for your report about {label}: a moderator {verb} it. Reason: {action.reason}"
-        notify(report.reporter, "report_outcome", message, link="/modlog", action_id=action.id)
+            def outcome() -> str:
+                return _("Thank you for your report about %(label)s. The moderators' decision: %(action)s. "
+                         "Reason: %(reason)s", label=targets.target_label(target_type, target),
+                         action=label("action", action.action), reason=action.reason)
+        notify(report.reporter, "report_outcome", outcome, link="/modlog", action_id=action.id)
+
+
+def _your(target_type: str, target: Any, *, capital: bool = False) -> str:
+    """"your idea “Night trains”", "your account": a notification's words for what it is about."""
+    kind = "your_target_capital" if capital else "your_target"
+    return label(kind, target_type).replace("%(label)s", targets.target_label(target_type, target))
 
 
 def _publish_action(action: ModerationAction, target_type: str, target: Any) -> None:
@@ -418,7 +438,7 @@ def _publish_action(action: ModerationAction, target_type: str, target: Any) -> 
 def get_action(action_id: int) -> ModerationAction:
     action = db.session.get(ModerationAction, action_id)
     if action is None:
-        raise NotFound("No such moderation action.")
+        raise NotFound(_("No such moderation action."))
     return action
 
 
@@ -428,20 +448,20 @@ def member_for_appeal(login: str, password: str) -> Member:
     """Suspended and banned members cannot sign in, yet they may appeal: they prove who they are here."""
     member = find_member_by_login(login)
     if member is None or member.is_erased or not verify_password(member.password_hash, password or ""):
-        raise AuthenticationFailed("Invalid login or password.")
+        raise AuthenticationFailed(_("Invalid login or password."))
     return member
 
 
 def appeal_action(member: Member, action_id: int, text: str) -> Appeal:
     action = get_action(action_id)
     if action.affected_member_id != member.id:
-        raise PermissionDenied("Only the member affected by this decision can appeal it.")
+        raise PermissionDenied(_("Only the member affected by this decision can appeal it."))
     if action.action not in APPEALABLE:
-        raise Conflict("Only a hide, a removal, a suspension or a ban can be appealed.")
+        raise Conflict(_("Only a hide, a removal, a suspension or a ban can be appealed."))
     if action.appeal is not None:
-        raise Conflict("You already appealed this decision; each decision can be appealed once.")
+        raise Conflict(_("You already appealed this decision; each decision can be appealed once."))
     if action.reversed_at is not None:
-        raise Conflict("This decision was already reversed.")
+        raise Conflict(_("This decision was already reversed."))
     text = _clean_text(text, "text", required=True, maximum=APPEAL_MAX)
     appeal = Appeal(action_id=action.id, appellant_id=member.id, text=text, created_at=utcnow())
     db.session.add(appeal)
@@ -452,7 +472,7 @@ def appeal_action(member: Member, action_id: int, text: str) -> Appeal:
 def get_appeal(appeal_id: int) -> Appeal:
     appeal = db.session.get(Appeal, appeal_id)
     if appeal is None:
-        raise NotFound("No such appeal.")
+        raise NotFound(_("No such appeal."))
     return appeal
 
 
@@ -460,16 +480,16 @@ def decide_appeal(moderator: Member, appeal_id: int, decision: str, reason: str)
     """Uphold or reverse, by a moderator other than the one who acted. Reversal restores the before-values."""
     _require_moderator(moderator)
     if decision not in ("uphold", "reverse"):
-        raise ValidationFailed.field("decision", "Use 'uphold' or 'reverse'.")
+        raise ValidationFailed.field("decision", _("Use 'uphold' or 'reverse'."))
     reason = _clean_text(reason, "reason", required=True)
     appeal = get_appeal(appeal_id)
     if appeal.status != AppealStatus.PENDING:
-        raise Conflict("This appeal was already decided.")
+        raise Conflict(_("This appeal was already decided."))
     action = appeal.action
     if action.moderator_id == moderator.id:
-        raise PermissionDenied("A different moderator than the one who acted must decide this appeal.")
+        raise PermissionDenied(_("A different moderator than the one who acted must decide this appeal."))
     if appeal.appellant_id == moderator.id:
-        raise PermissionDenied("You cannot decide your own appeal.")
+        raise PermissionDenied(_("You cannot decide your own appeal."))
     target = targets.load_target(action.target_type, action.target_id)
     now = utcnow()
     if decision == "reverse":
@@ -482,11 +502,16 @@ def decide_appeal(moderator: Member, appeal_id: int, decision: str, reason: str)
     db.session.add(ModlogEntry(action=f"appeal_{appeal.status}", moderator_id=moderator.id,
                                target_type=action.target_type, target_id=action.target_id, reason=reason,
                                action_id=action.id, appeal_id=appeal.id, created_at=now))
-    outcome = "reversed: what it changed is restored" if decision == "reverse" else "upheld"
-    notify(appeal.appellant, f"appeal_{appeal.status}",
-           f"Your appeal against the decision to {action.action} "
-           f"{targets.target_label(action.target_type, target)} was {outcome}. Reason: {reason}",
-           link="/modlog", action_id=action.id)
+    def outcome() -> str:
+        values = {"action": label("action", action.action), "reason": reason,
+                  "label": targets.target_label(action.target_type, target)}
+        if decision == "reverse":
+            return _("Your appeal against the decision “%(action)s” on %(label)s was granted: the decision is "
+                     "reversed and what it changed is restored. Reason: %(reason)s", **values)
+        return _("Your appeal against the decision “%(action)s” on %(label)s was rejected. Reason: %(reason)s",
+                 **values)
+
+    notify(appeal.appellant, f"appeal_{appeal.status}", outcome, link="/modlog", action_id=action.id)
     if decision == "reverse":
         if action.target_type == TargetType.MEMBER:
             publish("member_reinstated", member=target, action=action)
@@ -500,8 +525,8 @@ def _restore(target: Any, changes: dict[str, Any]) -> None:
     fields = {field: values for field, values in changes.items() if not field.startswith("_")}
     for field, (_before, after) in fields.items():
         if getattr(target, field) != _decode(field, after):
-            raise Conflict("A later decision changed this item since; act on it directly instead.",
-                           {field: ["Changed by a later decision."]})
+            raise Conflict(_("A later decision changed this item since; act on it directly instead."),
+                           {field: [_("Changed by a later decision.")]})
     for field, (before, _after) in fields.items():
         setattr(target, field, _decode(field, before))
 
@@ -532,7 +557,7 @@ def moderation_queue(moderator: Member, *, cursor: str | None = None, limit: int
             target = targets.moderator_target(row.target_type,
                                               targets.load_target(row.target_type, row.target_id))
         except NotFound:
-            target = {"type": row.target_type, "id": row.target_id, "label": "(no longer exists)", "url": None}
+            target = {"type": row.target_type, "id": row.target_id, "label": _("(no longer exists)"), "url": None}
         groups.append({
             "target_type": row.target_type, "target_id": row.target_id, "target": target,
             "report_count": len(reports), "first_reported_at": reports[0].created_at if reports else None,

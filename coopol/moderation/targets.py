@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from coopol.accounts.models import Member
@@ -18,6 +19,7 @@ from coopol.core.schemas import MAX_ID
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.ideas.models import Comment, Idea, IdeaVote
+from coopol.moderation.labels import label
 from coopol.moderation.models import TargetType
 
 TARGET_TYPES = tuple(t.value for t in TargetType)
@@ -27,7 +29,7 @@ EXCERPT_LENGTH = 280
 
 def check_target_type(target_type: str) -> str:
     if target_type not in TARGET_TYPES:
-        raise ValidationFailed.field("target_type", f"Use one of: {', '.join(TARGET_TYPES)}.")
+        raise ValidationFailed.field("target_type", _("Use one of: %(choices)s.", choices=", ".join(TARGET_TYPES)))
     return target_type
 
 
@@ -78,8 +80,8 @@ def target_label(target_type: str, target: Any) -> str:
     if target_type == TargetType.IDEA:
         return target.title
     if target_type == TargetType.COMMENT:
-        return f"comment #{target.id} on “{target.idea.title}”"
-    return f"@{target.handle}" if not target.is_erased else "deleted member"
+        return _("comment #%(id)s on “%(title)s”", id=target.id, title=target.idea.title)
+    return f"@{target.handle}" if not target.is_erased else _("deleted member")
 
 
 def public_target(target_type: str, target_id: int) -> dict[str, Any]:
@@ -87,13 +89,13 @@ def public_target(target_type: str, target_id: int) -> dict[str, Any]:
     target = db.session.get(_MODELS.get(target_type, Member), target_id) if target_type in _MODELS else None
     view: dict[str, Any] = {"type": target_type, "id": target_id, "url": None, "label": None, "notice": None}
     if target is None:
-        view["notice"] = "This item no longer exists."
+        view["notice"] = _("This item no longer exists.")
     elif target_type != TargetType.MEMBER and target.removed_at is not None:
-        view["notice"] = f"This {target_type} was removed by a moderator."
+        view["notice"] = label("removed_notice", target_type)
     elif target_type != TargetType.MEMBER and target.hidden_at is not None:
-        view["notice"] = f"This {target_type} is hidden pending review."
+        view["notice"] = label("hidden_notice", target_type)
     elif target_type == TargetType.MEMBER and target.is_erased:
-        view["notice"] = "This account was erased."
+        view["notice"] = _("This account was erased.")
     else:
         view["url"] = target_path(target_type, target)
         view["label"] = target_label(target_type, target)

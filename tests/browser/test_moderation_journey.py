@@ -76,7 +76,7 @@ def test_report_remove_appeal_reverse_and_the_public_log(page, seeded, session_f
     item.get_by_label("Action").select_option("remove")
     item.get_by_label("Reason (public, required)").fill("Advertising for a private company.")
     item.get_by_role("button", name="Apply").click()
-    expect(marie.get_by_text("Done: remove on idea")).to_be_visible()
+    expect(marie.get_by_text(f"Done: Removed (Idea {idea_id})")).to_be_visible()
     expect(marie.get_by_text("Nothing to review: no open report.")).to_be_visible()
 
     # The author appeals from the notification.
@@ -107,11 +107,11 @@ def test_report_remove_appeal_reverse_and_the_public_log(page, seeded, session_f
     page.goto("/modlog")
     rows = page.locator("table.modlog tbody tr")
     expect(rows).to_have_count(3)
-    expect(rows.nth(0)).to_contain_text("appeal reversed")
+    expect(rows.nth(0)).to_contain_text("Appeal granted, decision reversed")
     expect(rows.nth(0)).to_contain_text("@modpaul")
     expect(rows.nth(0)).to_contain_text("A cooperative is welcome here.")
     expect(rows.nth(0).get_by_role("link", name="Community gardens on every roof")).to_be_visible()
-    expect(rows.nth(1)).to_contain_text("remove")
+    expect(rows.nth(1)).to_contain_text("Removed")
     expect(rows.nth(1)).to_contain_text("@modmarie")
     expect(rows.nth(1)).to_contain_text("Advertising for a private company.")
     expect(rows.nth(2)).to_contain_text("automatic")

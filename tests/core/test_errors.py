@@ -101,7 +101,7 @@ def test_api_422_lists_each_field(api):
 
     assert_error_shape(response, 422)
     assert response.json["errors"] == {"title": ["Too short."], "body": ["Required."]}
-    assert response.json["message"] == "Some fields are invalid: body, title"
+    assert response.json["message"] == "Some fields are invalid: Description, Title"
 
 
 @pytest.mark.parametrize("kind", ["403", "404", "409", "413"])

@@ -1,5 +1,5 @@
-"""English and French: the locale follows the member, then the language switch, then the browser; the
-compiled French catalog is complete and not stale."""
+"""English and French (every other language: test_i18n_complete.py): the locale follows the member, then
+the language switch, then the browser; the compiled French catalog is complete and not stale."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_english_by_default(client):
     assert "<h1>Log in</h1>" in page
 
 
-@pytest.mark.parametrize("header", ["fr", "fr-FR,fr;q=0.9,en;q=0.5", "de;q=0.9,fr;q=0.8"])
+@pytest.mark.parametrize("header", ["fr", "fr-FR,fr;q=0.9,en;q=0.5", "pt;q=0.9,fr;q=0.8"])
 def test_french_from_accept_language(client, header):
     page = client.get("/login", headers={"Accept-Language": header}).get_data(as_text=True)
 
