@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coopol.core.errors import ValidationFailed
+from coopol.core.schemas import MAX_ID
 from coopol.ideas.queries import _decode, _encode
 
-INT64 = st.integers(-(2**63), 2**63 - 1)
+INT64 = st.integers(-MAX_ID, MAX_ID)  # what an id or counter column holds on every database
 MOMENTS = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9999, 1, 1), timezones=st.just(UTC))
 
 

@@ -58,10 +58,11 @@ def test_nul_and_invalid_unicode_in_json_fields_are_refused_and_store_nothing(so
 
 
 def test_invalid_utf8_and_deep_nesting_in_json_bodies_are_refused(society):
+    # A UTF-8 byte order mark before the JSON is not in this list: RFC 8259 lets a parser ignore it, and ours does.
     before = society.counts()
     H = {"Content-Type": "application/json"}
     bodies = [b'{"title": "Bad \xff\xfe title", "body": "x"}', b'{"title": "\xc3\x28", "body": "x"}',
-              b'\xef\xbb\xbf{"title": "A BOM first", "body": "x"}', b'{"title": "x", "body": "x"', b"\x00" * 64,
+              b'{"title": "x", "body": "x"', b"\x00" * 64,
               b"[" * 10_000 + b"]" * 10_000, b'{"title":' + b'{"a":' * 10_000 + b"1" + b"}" * 10_001,
               b'{"title": "Good title", "body": "x", "tags": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"]
     for data in bodies:
