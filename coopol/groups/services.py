@@ -149,3 +149,22 @@ def list_groups(viewer: Member | None = None, *, scope: str | None = None, q: st
 def count_groups() -> int:
     return db.session.scalar(select(func.count()).select_from(Group).where(
         Group.state.in_((GroupState.VISIBLE, GroupState.LOCKED)))) or 0
+
+
+DIRECTORY_MAX = 500
+
+
+def directory(*, scope: str | None = None, q: str | None = None) -> dict[str, list[Group]]:
+    """Listed groups for the directory page, by name: `territorial` ones (in the scope tree's order, the
+    page groups them by scope) and `thematic` ones; at most DIRECTORY_MAX of each."""
+    out: dict[str, list[Group]] = {}
+    for kind in ("territorial", "thematic"):
+        stmt = select(Group).where(Group.state.in_((GroupState.VISIBLE, GroupState.LOCKED)), Group.kind == kind)
+        if scope and kind == "territorial":
+            stmt = stmt.where(Group.scope.in_(scope_tree().descendants(scope)))
+        if q and q.strip():
+            pattern = f"%{_escape_like(q.strip().lower())}%"
+            stmt = stmt.where(or_(func.lower(Group.name).like(pattern, escape="\\"),
+                                  func.lower(Group.description).like(pattern, escape="\\")))
+        out[kind] = list(db.session.scalars(stmt.order_by(Group.name, Group.id).limit(DIRECTORY_MAX)))
+    return out
