@@ -63,8 +63,12 @@ class Group(db.Model):
     scope: Mapped[str | None] = mapped_column(String(64), index=True)
     joining: Mapped[str] = mapped_column(String(16), default=Joining.OPEN.value)
     logo_url: Mapped[str | None] = mapped_column(String(URL_MAX))
-    state: Mapped[str] = mapped_column(String(16), default=GroupState.VISIBLE.value)
-    moderation_reason: Mapped[str | None] = mapped_column(Text)
+    # Set by moderation (the same columns as on ideas, so its actions, appeals and reversals apply
+    # unchanged); `state` below is read from them.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     member_count: Mapped[int] = mapped_column(Integer, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -78,8 +82,33 @@ class Group(db.Model):
                                                           passive_deletes=True)
 
     @property
+    def state(self) -> str:
+        """visible, hidden, removed or locked: what the moderators decided last, removal first."""
+        if self.removed_at is not None:
+            return GroupState.REMOVED.value
+        if self.hidden_at is not None:
+            return GroupState.HIDDEN.value
+        if self.locked_at is not None:
+            return GroupState.LOCKED.value
+        return GroupState.VISIBLE.value
+
+    @property
+    def is_local(self) -> bool:
+        return self.origin_host is None
+
+    @property
+    def host(self) -> str | None:
+        """The origin instance's host for an ally's group (None for ours), as on members."""
+        return self.origin_host
+
+    @property
     def is_listed(self) -> bool:
-        return self.state in (GroupState.VISIBLE, GroupState.LOCKED)
+        return self.removed_at is None and self.hidden_at is None
+
+    @classmethod
+    def listed(cls):
+        """The SQL condition of `is_listed`: directory, API lists and counts show these."""
+        return (cls.removed_at.is_(None), cls.hidden_at.is_(None))
 
     def __repr__(self) -> str:
         return f"<Group {self.slug}>"

@@ -21,7 +21,7 @@ from coopol.core.text import render_markdown
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.groups import guards, validation
-from coopol.groups.models import Group, GroupState, Membership, MembershipState, Role
+from coopol.groups.models import Group, Membership, MembershipState, Role
 
 EDITABLE = ("name", "description", "kind", "scope", "joining", "logo_url")
 
@@ -57,7 +57,7 @@ def create_group(actor: Member, *, name: str, description: str = "", kind: str, 
         slug = _free_slug(validation.slugify(name))
     now = utcnow()
     group = Group(slug=slug, name=name, description=description, description_html=render_markdown(description),
-                  kind=kind, scope=scope, joining=joining, logo_url=logo_url, state=GroupState.VISIBLE.value,
+                  kind=kind, scope=scope, joining=joining, logo_url=logo_url,
                   member_count=1, created_by_id=actor.id, created_at=now, updated_at=now)
     db.session.add(group)
     db.session.flush()
@@ -125,7 +125,7 @@ def _escape_like(text: str) -> str:
 def list_groups(viewer: Member | None = None, *, scope: str | None = None, q: str | None = None,
                 kind: str | None = None, cursor: str | None = None, limit: int = 20) -> GroupPage:
     """Listed groups, newest first, keyset-paged by id; `scope` includes every scope below it."""
-    stmt = select(Group).where(Group.state.in_((GroupState.VISIBLE, GroupState.LOCKED)))
+    stmt = select(Group).where(*Group.listed())
     if scope:
         if scope not in scope_tree():
             raise ValidationFailed.field("scope", _("Unknown scope '%(code)s'.", code=scope[:64]))
@@ -148,7 +148,7 @@ def list_groups(viewer: Member | None = None, *, scope: str | None = None, q: st
 
 def count_groups() -> int:
     return db.session.scalar(select(func.count()).select_from(Group).where(
-        Group.state.in_((GroupState.VISIBLE, GroupState.LOCKED)))) or 0
+        *Group.listed())) or 0
 
 
 DIRECTORY_MAX = 500
@@ -159,7 +159,7 @@ def directory(*, scope: str | None = None, q: str | None = None) -> dict[str, li
     page groups them by scope) and `thematic` ones; at most DIRECTORY_MAX of each."""
     out: dict[str, list[Group]] = {}
     for kind in ("territorial", "thematic"):
-        stmt = select(Group).where(Group.state.in_((GroupState.VISIBLE, GroupState.LOCKED)), Group.kind == kind)
+        stmt = select(Group).where(*Group.listed(), Group.kind == kind)
         if scope and kind == "territorial":
             stmt = stmt.where(Group.scope.in_(scope_tree().descendants(scope)))
         if q and q.strip():
