@@ -105,6 +105,7 @@ def _pending(group: Group, member: Member) -> Membership:
 def approve_membership(actor: Member, group: Group, member: Member) -> Membership:
     guards.ensure_can_act(actor)
     guards.ensure_organiser(group, actor)
+    guards.ensure_open(group)  # a locked group takes no new members
     membership = _pending(group, member)
     membership.state = MembershipState.ACTIVE.value
     db.session.flush()

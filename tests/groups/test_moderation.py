@@ -120,3 +120,15 @@ def test_an_organisers_removal_of_a_member_is_in_the_public_log(client, member, 
     assert entry["reason"] == "@bob: Insults at the meeting"
     assert entry["target"]["url"] == "/groups/cycling"
     assert "group member removed" in client.get("/modlog").get_data(as_text=True)
+
+
+def test_a_locked_group_approves_nobody(client, member, create_group, check_counts):
+    alice, bob, mod = member("alice"), member("bob"), member("mod", role="moderator")
+    create_group(alice, name="Circle", slug="circle", joining="approval")
+    client.post("/api/v1/groups/circle/join", headers=bob)
+    _act(client, mod, "lock", "circle")
+    assert client.post("/api/v1/groups/circle/members/bob/approve", headers=alice).status_code == 409
+    assert client.get("/api/v1/groups/circle").json["member_count"] == 1
+    # Leaving (or withdrawing a request) stays possible.
+    assert client.delete("/api/v1/groups/circle/membership", headers=bob).status_code == 200
+    check_counts()
