@@ -161,7 +161,8 @@ def test_update_by_organisers_only(client, member, create_group):
     bad = client.patch("/api/v1/groups/climate", json={"kind": "territorial"}, headers=alice)
     assert bad.status_code == 422 and "scope" in bad.json["errors"]
     assert client.patch("/api/v1/groups/climate", json={"slug": "other"}, headers=alice).status_code == 422
-    assert client.get("/api/v1/groups/climate").json["name"] == "Climate now"
+    after = client.get("/api/v1/groups/climate").json
+    assert after["name"] == "Climate now" and after["kind"] == "thematic" and after["slug"] == "climate"
 
 
 def test_members_list_shows_pending_requests_to_organisers_only(client, member, create_group):
