@@ -55,6 +55,14 @@ def test_create_form_makes_a_group_and_shows_errors_next_to_fields(client, membe
     assert "Île-de-France" in page and "@alice" in page
 
 
+def test_a_logo_shows_when_it_is_an_https_address(client, member, create_group):
+    alice = member("alice")
+    create_group(alice, name="With logo", slug="with-logo", logo_url="https://example.org/logo.png")
+    create_group(alice, name="Plain http", slug="plain-http", logo_url="http://example.org/logo.png")
+    assert 'src="https://example.org/logo.png"' in client.get("/groups/with-logo").get_data(as_text=True)
+    assert 'data-testid="group-logo"' not in client.get("/groups/plain-http").get_data(as_text=True)
+
+
 def test_join_and_leave_buttons(client, member, create_group, auth, check_counts):
     alice = member("alice")
     member("bob")
