@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from coopol.accounts.models import Member
 from coopol.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -60,8 +61,16 @@ def join_group(actor: Member, group: Group) -> Membership:
     state = MembershipState.ACTIVE if group.joining == Joining.OPEN else MembershipState.PENDING
     membership = Membership(group_id=group.id, member_id=actor.id, role=Role.MEMBER.value, state=state.value,
                             created_at=utcnow())
-    db.session.add(membership)
-    db.session.flush()
+    try:
+        # Two joins at once (a double click): the unique (group, member) row decides, the second answers
+        # the first's membership instead of failing.
+        with db.session.begin_nested():
+            db.session.add(membership)
+    except IntegrityError:
+        existing = guards.membership_of(group, actor)
+        if existing is None:
+            raise
+        return existing
     if state == MembershipState.ACTIVE:
         change_member_count(group, +1)
         publish("group_joined", group=group, actor=actor, membership=membership)
