@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from coopol.accounts.models import Member
 from coopol.core.errors import ValidationFailed
@@ -23,6 +24,7 @@ from coopol.extensions import db
 from coopol.groups import guards, validation
 from coopol.groups.models import Group, Membership, MembershipState, Role
 
+SLUG_ATTEMPTS = 5
 EDITABLE = ("name", "description", "kind", "scope", "joining", "logo_url")
 
 
@@ -53,14 +55,24 @@ def create_group(actor: Member, *, name: str, description: str = "", kind: str, 
         if "slug" not in errors and _slug_taken(slug):
             errors.add("slug", _("Another group already uses this address."))
     errors.raise_if_any()
-    if not slug:
-        slug = _free_slug(validation.slugify(name))
+    chosen = bool(slug)
     now = utcnow()
-    group = Group(slug=slug, name=name, description=description, description_html=render_markdown(description),
+    group = Group(name=name, description=description, description_html=render_markdown(description),
                   kind=kind, scope=scope, joining=joining, logo_url=logo_url,
                   member_count=1, created_by_id=actor.id, created_at=now, updated_at=now)
-    db.session.add(group)
-    db.session.flush()
+    for _attempt in range(SLUG_ATTEMPTS):
+        group.slug = slug if chosen else _free_slug(validation.slugify(name))
+        try:
+            # Another group may take the address between our check and our insert (two creations at
+            # once): a chosen slug is then a 422 like any taken one, a made-up one moves to the next number.
+            with db.session.begin_nested():
+                db.session.add(group)
+            break
+        except IntegrityError:
+            if chosen or not _slug_taken(group.slug):
+                raise ValidationFailed.field("slug", _("Another group already uses this address.")) from None
+    else:
+        raise ValidationFailed.field("slug", _("Another group already uses this address."))
     db.session.add(Membership(group_id=group.id, member_id=actor.id, role=Role.ORGANISER.value,
                               state=MembershipState.ACTIVE.value, created_at=now))
     db.session.flush()

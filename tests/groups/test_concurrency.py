@@ -55,3 +55,39 @@ def test_two_joins_at_once_make_one_membership(app, member, create_group, check_
         from coopol.groups.models import Group
 
         assert db.session.query(Group).filter_by(slug="cycling").one().member_count == 2
+
+
+def test_two_groups_created_at_once_with_one_name_get_two_addresses(app, member, check_counts):
+    from coopol.accounts.services import get_member_by_handle
+    from coopol.extensions import db
+    from coopol.groups.services import create_group
+
+    member("alice")
+    member("bob")
+    first_flushed, outcome = threading.Event(), {}
+
+    def second_create() -> None:
+        first_flushed.wait()
+        with app.test_request_context():
+            try:
+                outcome["slug"] = create_group(get_member_by_handle("bob"), name="Cycling", kind="thematic").slug
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - the test reports what the second creation raised
+                outcome["error"] = error
+                db.session.rollback()
+
+    thread = threading.Thread(target=second_create)
+    thread.start()
+    with app.test_request_context():
+        assert create_group(get_member_by_handle("alice"), name="Cycling", kind="thematic").slug == "cycling"
+        first_flushed.set()
+        with db.engine.connect() as watcher:
+            for _ in range(10_000):
+                if watcher.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                    break
+                watcher.rollback()
+        db.session.commit()
+    thread.join()
+
+    assert outcome == {"slug": "cycling-2"}
+    check_counts()
