@@ -16,12 +16,14 @@ def register(app: Flask) -> None:
     from coopol.core.events import subscribe
     from coopol.core.templating import add_nav
     from coopol.moderation import admin_panel, api, limits, notifications, routes, services
+    from coopol.moderation.group_log import init_group_log
 
     app.config.setdefault("REPORTS_TO_HIDE", services.DEFAULT_REPORTS_TO_HIDE)
     app.config.setdefault("NOTIFY_BY_EMAIL", False)
     app.register_blueprint(routes.bp)
     app.extensions["coopol.api"].register_blueprint(api.blp)
     limits.init_limits(app)
+    init_group_log(app)
     admin_panel.register_workload_panel(app)
 
     add_nav(app, "moderation.modlog", _l("Moderation log"))

@@ -14,24 +14,31 @@ REASONS = [r.value for r in ReportReason]
 ACTIONS = [a.value for a in ActionKind] + ["feature", "unfeature"]
 # A member named by handle: `alice` here, `alice@ally.example` for a member of another instance.
 MEMBER_REFERENCE = re.compile(r"@?[A-Za-z0-9_]{1,64}(@[A-Za-z0-9.:-]{1,255})?")
+# A group named by its slug (coopol/groups/validation.py says which slugs exist).
+GROUP_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,62}[a-z0-9]")
 
 
 class TargetId(fields.Field):
-    """What a report or an action is about: an idea's or a comment's id (an `Id`), or a member's
-    handle (`handle` or `handle@host`; a member's integer id works too)."""
+    """What a report or an action is about: an idea's or a comment's id (an `Id`), a member's
+    handle (`handle` or `handle@host`; a member's integer id works too) or a group's slug."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {}).update(
-            description="an idea's or comment's id; a member's handle (`alice`, `alice@ally.example`)",
+            description="an idea's or comment's id; a member's handle (`alice`, `alice@ally.example`); "
+                        "a group's slug",
             oneOf=[{"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                   {"type": "string", "pattern": f"^{MEMBER_REFERENCE.pattern}$", "maxLength": 320}])
+                   {"type": "string", "pattern": f"^{MEMBER_REFERENCE.pattern}$", "maxLength": 320},
+                   {"type": "string", "pattern": f"^{GROUP_SLUG.pattern}$", "maxLength": 64}])
         super().__init__(**kwargs)
         self._id = Id()
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | str:
         if isinstance(value, str):
+            if len(value) <= 64 and GROUP_SLUG.fullmatch(value) and not MEMBER_REFERENCE.fullmatch(value):
+                return value
             if len(value) > 320 or not MEMBER_REFERENCE.fullmatch(value):
-                raise ValidationError("Use an id, or a member's handle such as alice or alice@ally.example.")
+                raise ValidationError("Use an id, a member's handle such as alice or alice@ally.example, "
+                                      "or a group's slug.")
             return value.lstrip("@").lower()
         return self._id.deserialize(value)
 

@@ -8,7 +8,7 @@ write, and the unit of work rolls back everything on an error, so nothing is eve
 Events (federation subscribes): `report_filed(report, target)`, `content_hidden`, `content_removed`,
 `content_restored` (all with `target_type, target, action`), `thread_locked(idea, action)`,
 `member_suspended(member, action)`, `member_banned(member, action)`, `member_reinstated(member, action)`,
-`thread_unlocked(idea, action)`.
+`thread_unlocked(idea, action)`, `group_locked(group, action)`, `group_unlocked(group, action)`.
 """
 
 from __future__ import annotations
@@ -54,12 +54,14 @@ APPEAL_MAX = 5000
 BAN_REASON_MIN = 15
 DEFAULT_REPORTS_TO_HIDE = 3
 
-ITEM_TYPES = frozenset({TargetType.IDEA, TargetType.COMMENT})
+# Targets with the hidden_at / removed_at columns (a group is a space moderated like a piece of content).
+ITEM_TYPES = frozenset({TargetType.IDEA, TargetType.COMMENT, TargetType.GROUP})
+LOCKABLE = frozenset({TargetType.IDEA, TargetType.GROUP})
 APPLIES_TO: dict[str, frozenset[str]] = {
     ActionKind.DISMISS: frozenset(TargetType),
     ActionKind.HIDE: ITEM_TYPES, ActionKind.UNHIDE: ITEM_TYPES,
     ActionKind.REMOVE: ITEM_TYPES, ActionKind.RESTORE: ITEM_TYPES,
-    ActionKind.LOCK: frozenset({TargetType.IDEA}), ActionKind.UNLOCK: frozenset({TargetType.IDEA}),
+    ActionKind.LOCK: LOCKABLE, ActionKind.UNLOCK: LOCKABLE,
     ActionKind.PIN: frozenset({TargetType.IDEA}), ActionKind.UNPIN: frozenset({TargetType.IDEA}),
     ActionKind.ANSWER: frozenset({TargetType.IDEA}),
     ActionKind.SUSPEND: frozenset({TargetType.MEMBER}), ActionKind.UNSUSPEND: frozenset({TargetType.MEMBER}),
@@ -289,11 +291,13 @@ def _change_item(kind: str, target_type: str, target: Any, reason: str, now: dat
         return _apply(target, {"removed_at": None})
     if kind == ActionKind.LOCK:
         if target.locked_at is not None:
-            raise Conflict(_("This thread is already locked."))
+            raise Conflict(_("This group is already locked.") if target_type == TargetType.GROUP
+                           else _("This thread is already locked."))
         return _apply(target, {"locked_at": now})
     if kind == ActionKind.UNLOCK:
         if target.locked_at is None:
-            raise Conflict(_("This thread is not locked."))
+            raise Conflict(_("This group is not locked.") if target_type == TargetType.GROUP
+                           else _("This thread is not locked."))
         return _apply(target, {"locked_at": None})
     if kind == ActionKind.PIN:
         if target.pinned_at is not None:
@@ -423,6 +427,10 @@ def _publish_action(action: ModerationAction, target_type: str, target: Any) -> 
     elif kind in (ActionKind.UNHIDE, ActionKind.RESTORE) or (
             kind == ActionKind.DISMISS and "hidden_at" in action.changes):
         publish("content_restored", target_type=target_type, target=target, action=action)
+    elif kind == ActionKind.LOCK and target_type == TargetType.GROUP:
+        publish("group_locked", group=target, action=action)
+    elif kind == ActionKind.UNLOCK and target_type == TargetType.GROUP:
+        publish("group_unlocked", group=target, action=action)
     elif kind == ActionKind.LOCK:
         publish("thread_locked", idea=target, action=action)
     elif kind == ActionKind.UNLOCK:

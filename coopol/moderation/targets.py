@@ -1,4 +1,5 @@
-"""What moderation acts on: an idea, a comment or a member, named by `target_type` and `target_id`.
+"""What moderation acts on: an idea, a comment, a member or a group, named by `target_type` and `target_id`
+(a member by handle, a group by slug).
 
 Moderation reads the ideas models and sets their moderation columns; the ideas module never imports
 moderation. Page paths follow the contract in API.md (`/ideas/{id}`, `/comments/{id}`, `/members/{handle}`).
@@ -18,12 +19,16 @@ from coopol.core.errors import NotFound, ValidationFailed
 from coopol.core.schemas import MAX_ID
 from coopol.core.time import utcnow
 from coopol.extensions import db
+from coopol.groups.guards import can_view as can_view_group
+from coopol.groups.models import Group
+from coopol.groups.services import find_group
 from coopol.ideas.models import Comment, Idea, IdeaVote
 from coopol.moderation.labels import label
 from coopol.moderation.models import TargetType
 
 TARGET_TYPES = tuple(t.value for t in TargetType)
-_MODELS: dict[str, type] = {TargetType.IDEA: Idea, TargetType.COMMENT: Comment, TargetType.MEMBER: Member}
+_MODELS: dict[str, type] = {TargetType.IDEA: Idea, TargetType.COMMENT: Comment, TargetType.MEMBER: Member,
+                            TargetType.GROUP: Group}
 EXCERPT_LENGTH = 280
 
 
@@ -42,6 +47,11 @@ def load_target(target_type: str, target_id: int | str) -> Any:
         if target is None:
             raise NotFound(f"No member '{target_id}'.")
         return target
+    if target_type == TargetType.GROUP and isinstance(target_id, str):
+        target = find_group(target_id)
+        if target is None:
+            raise NotFound(f"No group '{target_id[:64]}'.")
+        return target
     if isinstance(target_id, bool) or not isinstance(target_id, int):
         raise ValidationFailed.field("target_id", f"A {target_type} is named by its id, a number.")
     target = db.session.get(_MODELS[target_type], target_id) if 1 <= target_id <= MAX_ID else None
@@ -58,6 +68,8 @@ def visible_to(target_type: str, target: Any, member: Member) -> bool:
         return can_view(target, member)
     if target_type == TargetType.COMMENT:
         return can_view(target.idea, member) and content_visible(target, member)
+    if target_type == TargetType.GROUP:
+        return can_view_group(target, member)
     return True
 
 
@@ -65,6 +77,8 @@ def author_of(target_type: str, target: Any) -> Member | None:
     """Who is affected by an action on the target: the author, or the member themselves."""
     if target_type == TargetType.MEMBER:
         return target
+    if target_type == TargetType.GROUP:  # who started it answers for it (and may appeal)
+        return db.session.get(Member, target.created_by_id) if target.created_by_id else None
     return target.author
 
 
@@ -73,6 +87,8 @@ def target_path(target_type: str, target: Any) -> str:
         return f"/ideas/{target.id}"
     if target_type == TargetType.COMMENT:
         return f"/ideas/{target.idea_id}#comment-{target.id}"
+    if target_type == TargetType.GROUP:
+        return f"/groups/{target.slug}"
     return f"/members/{target.handle}"
 
 
@@ -81,6 +97,8 @@ def target_label(target_type: str, target: Any) -> str:
         return target.title
     if target_type == TargetType.COMMENT:
         return _("comment #%(id)s on “%(title)s”", id=target.id, title=target.idea.title)
+    if target_type == TargetType.GROUP:
+        return _("group “%(name)s”", name=target.name)
     return f"@{target.handle}" if not target.is_erased else _("deleted member")
 
 
@@ -123,6 +141,9 @@ def moderator_target(target_type: str, target: Any) -> dict[str, Any]:
                     context={"idea_id": target.idea_id, "idea_title": target.idea.title,
                              "parent_excerpt": _excerpt(db.session.get(Comment, target.parent_id).body)
                              if target.parent_id else None})
+    elif target_type == TargetType.GROUP:
+        view.update(excerpt=_excerpt(f"{target.name}: {target.description}"), locked=target.locked_at is not None,
+                    state=target.state, members=target.member_count)
     else:
         view.update(excerpt=_excerpt(target.bio), status=target.status, suspended_until=target.suspended_until,
                     created_at=target.created_at)
