@@ -6,11 +6,17 @@ Two ways in (FEP-1b12):
   Delete, Flag sent to our Group). We apply it and our Group `Announce`s it to every ally.
 - *announced*: an ally's Group relays what happened on ITS ideas (its members' and its allies'
   actions). We apply it to our copy. Our own members' actions coming back are already applied.
-Moderation decisions on an ally's content (Delete with a summary, Lock, Undo of them, Delete of a
-Person) come from that ally's Group itself; a ban it relays (Block, Undo of it) may be one of its
-moderators' (Lemmy), see bans.py.
+Moderation decisions on an ally's content (Delete with a summary, Lock, Undo of them) come from that
+ally's Group or from a moderator it lists (Lemmy's moderators act in their own name; the same check as
+for the bans it relays, see bans.py); a Delete of a Person from that person or their instance's Group.
+An author deletes their own post and restores it (`Undo(Delete)`), not a moderator's removal of it.
+An ally's Group may relay a post written by a person of a third instance (a Lemmy community has members
+everywhere): it is taken when it is in that Group and its author is fetched and verified on their host.
+Lemmy's quirks: its Undo of a Dislike embeds a `Like` (the actor's vote goes, whatever the inner kind);
+an Update of a comment we never saw is its Create.
 
-Whatever cannot apply (a banned person, a closed idea, a repeat) is acknowledged and changes nothing;
+Whatever cannot apply (a banned person, a closed idea, a repeat, a kind we do not support) is
+acknowledged, changes nothing and is recorded `ignored` with its reason (`outcomes.NotApplied`);
 a target we cannot find yet is retried by the worker (`Retry`), since deliveries may cross. A direct
 comment, comment edit or vote on one of our ideas that our rules refuse is also answered with a `Reject`
 to the sender's instance, which takes it back on its copy (see rejections.py).
