@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -54,6 +53,8 @@ from coopol.core.time import utcnow
 from coopol.core.uow import unit_of_work
 from coopol.extensions import db
 from coopol.federation.actors import signer_for
+from coopol.federation.backoff import backoff_seconds
+from coopol.federation.inbox import retry_errored
 from coopol.federation.models import DELIVERY, Ally, Delivery, OutboxActivity
 from coopol.federation.outbox import NOTIFY_CHANNEL
 from coopol.federation.protocol import ACTIVITY_JSON, is_handshake
@@ -68,12 +69,6 @@ MAX_RETRY_AFTER_SECONDS = 86400
 RETRYABLE_CLIENT_ERRORS = frozenset({401, 408, 429})
 ACTIVE = ("pending", "retrying")
 DATABASE_DOWN_SECONDS = 5.0
-
-
-def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
-    """Delay after the `attempts`-th failed attempt: n⁴ + 15 s plus up to 10·(n+1) s of jitter."""
-    jitter = (rng or random).randint(0, 10) * (attempts + 1)
-    return attempts ** 4 + 15 + jitter
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -420,8 +415,6 @@ def run_worker(*, once: bool = False, batch: int = 20, concurrency: int = 4, pol
     Also retries received activities whose processing errored (see `inbox.retry_errored`), and runs the
     tasks added with `add_worker_task` (backfills). Idle, it waits for a commit (see `Waker`);
     `poll_seconds` overrides `FEDERATION_WORKER_POLL`."""
-    from coopol.federation.inbox import retry_errored
-
     app = current_app._get_current_object()
     poll = float(app.config["FEDERATION_WORKER_POLL"] if poll_seconds is None else poll_seconds)
     stop = stop or threading.Event()

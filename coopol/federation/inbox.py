@@ -30,7 +30,7 @@ from coopol.core.time import utcnow
 from coopol.core.uow import unit_of_work
 from coopol.extensions import db
 from coopol.federation.activities import InboxContext, handler_for
-from coopol.federation.delivery import backoff_seconds
+from coopol.federation.backoff import backoff_seconds
 from coopol.federation.fetch import (
     FetchError,
     cached_actor,
@@ -40,6 +40,7 @@ from coopol.federation.fetch import (
     remember_actor,
 )
 from coopol.federation.models import INBOX_ITEM, Ally, InboxItem
+from coopol.federation.outcomes import NotApplied
 from coopol.federation.protocol import (
     JSON_MEDIA_TYPES,
     ActorInfo,
@@ -249,6 +250,12 @@ def process_item(item: InboxItem, activity: dict[str, Any], ctx: InboxContext) -
     try:
         with db.session.begin_nested():
             handler.receive(activity, ctx)
+    except NotApplied as reason:  # acknowledged, changes nothing: recorded as such
+        item.state = INBOX_ITEM.check(item.state, "ignored")
+        item.processed_at = now
+        item.last_error = f"ignored: {reason}"[:2000]
+        item.next_attempt_at = None
+        return
     except Exception as error:  # noqa: BLE001 - whatever failed, the item is kept for a retry
         log.warning("processing %s failed: %s", item.ap_id, error, exc_info=not isinstance(error, DomainError))
         final = item.attempts >= MAX_PROCESSING_ATTEMPTS

@@ -6,11 +6,17 @@ Two ways in (FEP-1b12):
   Delete, Flag sent to our Group). We apply it and our Group `Announce`s it to every ally.
 - *announced*: an ally's Group relays what happened on ITS ideas (its members' and its allies'
   actions). We apply it to our copy. Our own members' actions coming back are already applied.
-Moderation decisions on an ally's content (Delete with a summary, Lock, Undo of them, Delete of a
-Person) come from that ally's Group itself; a ban it relays (Block, Undo of it) may be one of its
-moderators' (Lemmy), see bans.py.
+Moderation decisions on an ally's content (Delete with a summary, Lock, Undo of them) come from that
+ally's Group or from a moderator it lists (Lemmy's moderators act in their own name; the same check as
+for the bans it relays, see bans.py); a Delete of a Person from that person or their instance's Group.
+An author deletes their own post and restores it (`Undo(Delete)`), not a moderator's removal of it.
+An ally's Group may relay a post written by a person of a third instance (a Lemmy community has members
+everywhere): it is taken when it is in that Group and its author is fetched and verified on their host.
+Lemmy's quirks: its Undo of a Dislike embeds a `Like` (the actor's vote goes, whatever the inner kind);
+an Update of a comment we never saw is its Create.
 
-Whatever cannot apply (a banned person, a closed idea, a repeat) is acknowledged and changes nothing;
+Whatever cannot apply (a banned person, a closed idea, a repeat, a kind we do not support) is
+acknowledged, changes nothing and is recorded `ignored` with its reason (`outcomes.NotApplied`);
 a target we cannot find yet is retried by the worker (`Retry`), since deliveries may cross. A direct
 comment, comment edit or vote on one of our ideas that our rules refuse is also answered with a `Reject`
 to the sender's instance, which takes it back on its copy (see rejections.py).
@@ -24,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from coopol.accounts.models import Member
@@ -32,12 +39,17 @@ from coopol.extensions import db
 from coopol.federation.activities import InboxContext, register_handler
 from coopol.federation.content import objects
 from coopol.federation.content.people import member_for_actor
-from coopol.federation.content.resolve import _fetchable, find_comment, find_idea, resolve_target
+from coopol.federation.content.rejections import send_reject
+from coopol.federation.content.resolve import fetchable, find_comment, find_idea, names_local_idea
+from coopol.federation.fetch import FetchError, fetch_actor, fetch_document, remember_actor
+from coopol.federation.outcomes import NotApplied
 from coopol.federation.protocol import ProtocolError, id_of, type_of
 from coopol.federation.urls import UnsafeURL, host_of
 from coopol.ideas.models import Comment, CommentVote, Idea, IdeaVote
 
 log = logging.getLogger("coopol.federation.content")
+MAX_FETCH_DEPTH = 8
+AUTHOR_DELETED = "deleted by its author"
 
 
 class Ignored(Exception):
@@ -95,7 +107,7 @@ def _announce(activity: dict[str, Any]) -> None:
 
 def _missing(url: str | None) -> Exception:
     """A target we lack: ours means it does not exist (nothing to do); an ally's may still be on its way."""
-    if not url or objects.is_local_id(url) or not _fetchable(url):
+    if not url or objects.is_local_id(url) or not fetchable(url):
         return Ignored(f"no such idea or comment here: {url}")
     return Retry(f"{url} has not reached us")
 
@@ -122,19 +134,61 @@ def _authorised_on(idea: Idea, sender: Sender) -> bool:
     return idea.origin_host == sender.host
 
 
+def resolve_target(url: str | None, depth: int = 0) -> Idea | Comment | None:
+    """The idea or comment `url` names, fetching (and storing) it from an ally when we lack it. None when
+    it cannot be had now (not an ally, network trouble); ProtocolError when it never will (gone, unusable)."""
+    if not url:
+        return None
+    found = find_idea(url) if names_local_idea(url) else (find_comment(url) or find_idea(url))
+    if found is not None or depth >= MAX_FETCH_DEPTH:
+        return found
+    base = current_app.config["URL"]
+    if base and url.startswith(base + "/"):
+        return None
+    if not fetchable(url):
+        return None
+    try:
+        document = fetch_document(url)
+    except (FetchError, UnsafeURL) as error:
+        if " answered 404" in str(error) or " answered 410" in str(error):
+            raise ProtocolError(f"{url} is gone") from error
+        log.info("could not fetch %s: %s", url, error)
+        return None  # perhaps later: the caller retries
+    if type_of(document) == "Page":
+        return store_page(document, host_of(url))
+    if type_of(document) == "Note":
+        return store_note(document, host_of(url), depth=depth + 1)
+    raise ProtocolError(f"{url} is a {type_of(document)}, not an idea or a comment")
+
+
 # ----------------------------------------------------------------------------------- ideas
 
 
+def _verified_author(author: str) -> None:
+    """The author of a post that an ally's Group relays from a third instance: fetched from their own host
+    (the fetch rules hold: ActivityPub content type, id equal to the URL, no private address outside test
+    mode) and cached, so that their member row is made from what their host says."""
+    try:
+        remember_actor(fetch_actor(author, allow_host=host_of(author)))
+    except UnsafeURL as error:
+        raise Ignored(f"{author} cannot be fetched: {error}") from error
+    except FetchError as error:
+        if error.status_hint in (400, 403):
+            raise Ignored(f"{author} cannot be verified: {error}") from error
+        raise Retry(f"{author} cannot be verified now: {error}") from error
+
+
 def store_page(document: dict[str, Any], host: str, *, origin_name: str | None = None,
-               actor: Member | None = None, create_only: bool = False) -> Idea:
+               actor: Member | None = None, create_only: bool = False, relayed_by: str | None = None) -> Idea:
     """Create or bring up to date our copy of an ally's idea (`host` is the ally it came from).
-    `create_only`: a Create arriving after an Update (a peer back from an outage) must not undo it."""
+    `create_only`: a Create arriving after an Update (a peer back from an outage) must not undo it.
+    `relayed_by`: the ally's Group announced it, on behalf of `actor`; the post may then be written by a
+    person of a third instance (a Lemmy community has members everywhere), when it is in that Group and
+    its author, whose post it is (same host), is verified on their own host."""
     from coopol.ideas.copies import sync_copy
     from coopol.ideas.services import EDITABLE_STATES, create_idea, update_idea
 
     page = objects.parse_page(document)
-    if _host(page.id) != host or _host(page.author) != host:
-        raise Ignored(f"{page.id} is not an idea of {host}")
     if objects.is_local_id(page.id):
         raise Ignored("our own idea")
     from coopol.federation.models import Ally
@@ -142,6 +196,15 @@ def store_page(document: dict[str, Any], host: str, *, origin_name: str | None =
     ally = db.session.scalar(select(Ally).where(Ally.host == host))
     if ally is not None and page.audience and page.audience != ally.group_id:
         raise Ignored(f"{page.id} is not in {host}'s Group")
+    if _host(page.id) != host or _host(page.author) != host:
+        third = _host(page.author)
+        if relayed_by is None or ally is None or relayed_by != ally.group_id or page.audience != ally.group_id \
+                or third is None or _host(page.id) != third or objects.is_local_id(page.author):
+            raise Ignored(f"{page.id} is not an idea of {host}")
+        if actor is not None and actor.ap_id != page.author:
+            raise Ignored("a person of another instance posts only their own ideas")
+        if find_idea(page.id) is None:
+            _verified_author(page.author)
     author = _member(page.author)
     idea = find_idea(page.id)
     if idea is not None and create_only:
@@ -165,9 +228,16 @@ def store_page(document: dict[str, Any], host: str, *, origin_name: str | None =
 def _on_page(activity: dict[str, Any], sender: Sender) -> None:
     if objects.is_local_id(sender.actor):
         raise Ignored("our own member")
-    actor = _member(sender.actor)
+    if _host(sender.actor) != sender.host:  # a third instance's person, relayed: their member comes verified
+        if not sender.announced:
+            raise Ignored("a person acts through their own instance")
+        if objects.parse_page(activity["object"]).author != sender.actor:
+            raise Ignored("a person of another instance posts only their own ideas")
+        actor = None
+    else:
+        actor = _member(sender.actor)
     store_page(activity["object"], sender.host, origin_name=sender.origin_name, actor=actor,
-               create_only=type_of(activity) == "Create")
+               create_only=type_of(activity) == "Create", relayed_by=sender.ally_group if sender.announced else None)
 
 
 # -------------------------------------------------------------------------------- comments
@@ -220,8 +290,9 @@ def _on_update_note(activity: dict[str, Any], sender: Sender) -> None:
 
     note = objects.parse_note(activity["object"])
     comment = find_comment(note.id)
-    if comment is None:
-        raise Ignored("unknown comment")
+    if comment is None:  # an edit of a comment we never saw: the comment as it is now (as Lemmy does)
+        _on_create_note(activity, sender)
+        return
     if note.author != sender.actor or comment.author.ap_id != note.author:
         raise Ignored("only the author edits a comment")
     if not _authorised_on(comment.idea, sender):
@@ -277,7 +348,6 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
     from coopol.ideas.services import withdraw_comment_vote, withdraw_vote
 
     vote = activity.get("object")
-    kind = type_of(vote)
     member = _member(sender.actor)
     if isinstance(vote, dict):
         if id_of(vote.get("actor")) not in (None, sender.actor):
@@ -287,23 +357,24 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
         row = db.session.scalar(select(IdeaVote).where(IdeaVote.ap_id == id_of(vote),
                                                        IdeaVote.member_id == member.id))
         target = db.session.get(Idea, row.idea_id) if row is not None else None
-        kind = "Like" if row is not None and row.value == "support" else "Dislike"
     if target is None:
         raise Ignored("nothing to undo")
     if not _authorised_on(_idea_of(target), sender):
         raise Ignored("not the idea's origin")
+    # The actor's vote on that object goes, whatever the inner kind says: Lemmy's Undo of a Dislike
+    # embeds a `Like` (it removes the vote, whichever it is).
     if isinstance(target, Comment):
         current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
                                                                     CommentVote.member_id == member.id))
-        if current != ("up" if kind == "Like" else "down"):
-            raise Ignored("that vote is not the current one")
+        if current is None:
+            raise Ignored("no vote to undo")
         with _refusable(target.idea, sender):
             withdraw_comment_vote(member, target)
     else:
         current = db.session.scalar(select(IdeaVote.value).where(IdeaVote.idea_id == target.id,
                                                                  IdeaVote.member_id == member.id))
-        if current != ("support" if kind == "Like" else "oppose"):
-            raise Ignored("that vote is not the current one")
+        if current is None:
+            raise Ignored("no vote to undo")
         with _refusable(target, sender):
             withdraw_vote(member, target)
     if _idea_of(target).is_local:
@@ -321,6 +392,21 @@ def _decide(kind: str, target_type: str, target: Idea | Comment, reason: str, ho
 
 def _from_ally_group(sender: Sender) -> bool:
     return sender.actor == sender.ally_group
+
+
+def _from_ally_moderation(sender: Sender) -> bool:
+    """The ally's Group, or one of the moderators it lists (Lemmy's moderators lock and remove in their
+    own name): the same check as for bans (`bans.moderators_of`)."""
+    from coopol.federation.content import bans
+
+    if _from_ally_group(sender):
+        return True
+    if sender.ctx.ally is None or sender.actor == sender.ctx.ally.group_id:
+        return False
+    try:
+        return sender.actor in bans.moderators_of(sender.ctx.ally)
+    except bans.ModeratorsUnavailable as error:
+        raise Retry(error.message) from error
 
 
 def _on_delete(activity: dict[str, Any], sender: Sender) -> None:
@@ -355,16 +441,20 @@ def _on_delete(activity: dict[str, Any], sender: Sender) -> None:
     if comment is not None and comment.author.ap_id == sender.actor and not activity.get("summary"):
         delete_comment(comment.author, comment)
         return
-    if not (_from_ally_group(sender) or (idea is not None and idea.author.ap_id == sender.actor)):
-        raise Ignored("removals come from the origin's Group")
-    reason = activity.get("summary") if isinstance(activity.get("summary"), str) else "removed"
+    summary = activity.get("summary") if isinstance(activity.get("summary"), str) and activity["summary"] else None
+    if idea is not None and idea.author.ap_id == sender.actor and summary is None:
+        _decide("remove", "idea", idea, AUTHOR_DELETED, sender.host)
+        return
+    if not _from_ally_moderation(sender):
+        raise Ignored("removals come from the origin's Group or its moderators")
+    reason = summary or "removed"
     _decide("remove", "comment" if comment is not None else "idea", comment or idea, reason, sender.host)
 
 
 def _on_lock(activity: dict[str, Any], sender: Sender, kind: str = "lock") -> None:
     idea = find_idea(id_of(activity.get("object")))
-    if idea is None or idea.is_local or idea.origin_host != sender.host or not _from_ally_group(sender):
-        raise Ignored("locks come from the idea's origin Group")
+    if idea is None or idea.is_local or idea.origin_host != sender.host or not _from_ally_moderation(sender):
+        raise Ignored("locks come from the idea's origin Group or its moderators")
     reason = activity.get("summary") if isinstance(activity.get("summary"), str) else "locked"
     _decide(kind, "idea", idea, reason, sender.host)
 
@@ -375,18 +465,42 @@ def _on_undo(activity: dict[str, Any], sender: Sender) -> None:
     if kind in ("Like", "Dislike") or (kind is None and isinstance(inner, str)):
         _on_undo_vote(activity, sender)
     elif kind == "Delete" and isinstance(inner, dict):
-        target = find_comment(id_of(inner.get("object"))) or find_idea(id_of(inner.get("object")))
-        if target is None or _idea_of(target).is_local or _idea_of(target).origin_host != sender.host \
-                or not _from_ally_group(sender):
-            raise Ignored("restorations come from the origin's Group")
-        _decide("restore", "comment" if isinstance(target, Comment) else "idea", target, "restored",
-                sender.host)
+        _on_undo_delete(inner, sender)
     elif kind == "Lock" and isinstance(inner, dict):
         _on_lock(inner, sender, "unlock")
     elif kind == "Block":
         _on_block(activity, sender)
     else:
         raise Ignored(f"Undo of {kind}")
+
+
+def _author_deleted(idea: Idea) -> bool:
+    """The idea's latest removal is its author's own deletion (not a moderator's decision)."""
+    from coopol.moderation.models import ModerationAction
+
+    reason = db.session.scalar(select(ModerationAction.reason)
+                               .where(ModerationAction.action == "remove", ModerationAction.target_type == "idea",
+                                      ModerationAction.target_id == idea.id)
+                               .order_by(ModerationAction.id.desc()).limit(1))
+    return bool(reason) and reason.startswith(AUTHOR_DELETED + " (")
+
+
+def _on_undo_delete(inner: dict[str, Any], sender: Sender) -> None:
+    """A restoration on an ally's content: of a removal, by its Group or a moderator it lists; of an idea
+    its author deleted, by that author (Lemmy's `Undo(Delete)`). An erased comment has no text to restore."""
+    if id_of(inner.get("actor")) not in (None, sender.actor):
+        raise Ignored("an Undo names the actor's own Delete")
+    target = find_comment(id_of(inner.get("object"))) or find_idea(id_of(inner.get("object")))
+    if target is None or _idea_of(target).is_local or _idea_of(target).origin_host != sender.host:
+        raise Ignored("restorations come from the content's origin")
+    if isinstance(target, Idea) and target.author.ap_id == sender.actor and _author_deleted(target):
+        _decide("restore", "idea", target, "restored by its author", sender.host)
+        return
+    if isinstance(target, Comment) and target.is_deleted:
+        raise Ignored("a deleted comment's text is gone: nothing to restore")
+    if not _from_ally_moderation(sender):
+        raise Ignored("restorations come from the origin's Group or its moderators")
+    _decide("restore", "comment" if isinstance(target, Comment) else "idea", target, "restored", sender.host)
 
 
 def _on_block(activity: dict[str, Any], sender: Sender) -> None:
@@ -477,12 +591,11 @@ def _guarded(fn: Callable[[dict[str, Any], InboxContext], None]) -> Callable[[di
             with db.session.begin_nested():
                 fn(activity, ctx)
         except Refused as refused:
-            from coopol.federation.content.rejections import send_reject
-
             log.info("%s %s refused: %s", type_of(activity), activity.get("id"), refused)
             send_reject(activity, ctx, refused.error.message)
         except (Ignored, DomainError, ProtocolError) as error:
             log.info("%s %s changes nothing: %s", type_of(activity), activity.get("id"), error)
+            raise NotApplied(str(error) or type(error).__name__) from error
 
     return run
 
