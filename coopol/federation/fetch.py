@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from coopol.core.time import utcnow
 from coopol.extensions import db
@@ -49,8 +50,17 @@ class DocumentTooLarge(FetchError):
 
 
 def may_fetch_from(host: str) -> bool:
-    ally = db.session.scalar(select(Ally).where(Ally.host == host))
-    return ally is not None and ally.status in CONTACTABLE
+    """Whether `host` is one we fetch from. Asked outside a transaction (a worker between two of its
+    transactions), it reads on a connection of its own that it hands back at once, so no transaction
+    (on SQLite: no writer lock) stays open while the document is fetched: the ally, answering, may need
+    to write, or to fetch from us, while we wait."""
+    query = select(Ally).where(Ally.host == host)
+    if db.session().in_transaction():
+        ally = db.session.scalar(query)
+        return ally is not None and ally.status in CONTACTABLE
+    with Session(db.engine) as session:
+        ally = session.scalar(query)
+        return ally is not None and ally.status in CONTACTABLE
 
 
 def fetch_document(url: str, *, allow_host: str | None = None, max_bytes: int = MAX_BODY) -> dict[str, Any]:

@@ -263,6 +263,8 @@ def _copy_idea(page: Any, host: str, name: str, result: BackfillResult, limits: 
     stays open until its debate is in, then takes its real state."""
     from coopol.federation.content.receive import Ignored, store_page
 
+    if isinstance(page, dict):
+        _meet_people([id_of(page.get("attributedTo"))])
     try:
         with unit_of_work():
             opened = _open_first(page) if isinstance(page, dict) else None
@@ -285,11 +287,42 @@ def _copy_idea(page: Any, host: str, name: str, result: BackfillResult, limits: 
             log.warning("backfill of %s could not give %s its state: %s", host, id_of(page), error)
 
 
+def _meet_people(actor_ids: list[Any]) -> None:
+    """Fetch the actors of a page that are not known here yet, outside any transaction, then remember
+    them in one short one, so storing the page never waits on the network (on SQLite it holds the writer
+    lock: an ally answering a fetch of ours may need it, or be fetching from us at the same time). An
+    actor that cannot be fetched is left out: the page is stored with what its URL says."""
+    from coopol.accounts.models import Member
+    from coopol.federation.content.objects import is_local_id
+    from coopol.federation.fetch import fetch_actor, remember_actor
+    from coopol.federation.models import RemoteActor
+
+    wanted = sorted({a for a in actor_ids if isinstance(a, str) and a and not is_local_id(a)})
+    if not wanted:
+        return
+    with unit_of_work():
+        known = set(db.session.scalars(select(Member.ap_id).where(Member.ap_id.in_(wanted))))
+        known |= set(db.session.scalars(select(RemoteActor.ap_id).where(RemoteActor.ap_id.in_(wanted))))
+    fetched = []
+    for actor_id in wanted:
+        if actor_id in known:
+            continue
+        try:
+            fetched.append(fetch_actor(actor_id))
+        except (FetchError, UnsafeURL, ProtocolError) as error:
+            log.info("backfill could not fetch the actor %s: %s", actor_id, error)
+    if fetched:
+        with unit_of_work():
+            for actor in fetched:
+                remember_actor(actor)
+
+
 def _store_notes(notes: list[Any], idea_id: int, result: BackfillResult, limits: Limits) -> None:
     """One page of an idea's comments (one transaction), then the votes on each (a page per transaction)."""
     from coopol.federation.content.resolve import find_comment
 
     added, here = 0, []
+    _meet_people([id_of(n.get("attributedTo")) for n in notes if isinstance(n, dict)])
     with unit_of_work():
         idea = db.session.get(Idea, idea_id)
         for note in notes:
@@ -310,6 +343,7 @@ def _store_votes(like: bool, votes: list[Any], target_of: Callable[[], Idea | Co
                  result: BackfillResult) -> None:
     """One page of votes on an idea or a comment, in one transaction."""
     added = 0
+    _meet_people([id_of(v.get("actor")) for v in votes if isinstance(v, dict)])
     with unit_of_work():
         target = target_of()
         for vote in votes if target is not None else []:
