@@ -5,9 +5,12 @@ content type, and an `id` equal to the fetched URL."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -149,6 +152,35 @@ def _fill(row: RemoteActor, actor: ActorInfo) -> RemoteActor:
     row.public_key_pem = actor.public_key_pem
     row.fetched_at = utcnow()
     return row
+
+
+KEY_CACHE_SIZE = 512
+_key_cache_guard = threading.Lock()
+
+
+def _key_cache() -> OrderedDict[str, str]:
+    return current_app.extensions.setdefault("coopol.federation.fetched_keys", OrderedDict())
+
+
+def known_key(key_id: str) -> str | None:
+    """The public key (PEM) `key_id` had when we last fetched and verified with it, kept in this process
+    (a signed GET must not write, so it cannot store the actor as an inbox delivery does), or None."""
+    with _key_cache_guard:
+        cache = _key_cache()
+        pem = cache.get(key_id)
+        if pem is not None:
+            cache.move_to_end(key_id)
+        return pem
+
+
+def learn_key(key_id: str, public_key_pem: str) -> None:
+    """Keep the key `key_id` verified with (the least recently used ones go past `KEY_CACHE_SIZE`)."""
+    with _key_cache_guard:
+        cache = _key_cache()
+        cache[key_id] = public_key_pem
+        cache.move_to_end(key_id)
+        while len(cache) > KEY_CACHE_SIZE:
+            cache.popitem(last=False)
 
 
 def is_fresh(row: RemoteActor, seconds: int) -> bool:

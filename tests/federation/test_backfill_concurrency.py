@@ -132,3 +132,30 @@ def test_two_allies_backfilling_each_other_at_once_both_finish(instance):
         result = out[party.host]
         assert not isinstance(result, Exception), result
         assert (result.stored, result.comments, result.votes) == (1, 1, 2), party.host
+
+
+def test_the_key_of_signed_fetches_is_fetched_once_and_again_only_after_a_rotation(instance):
+    from coopol.federation.keys import KEY_DIR
+    from coopol.federation.signatures import generate_rsa_keypair
+
+    a, b = _allies(instance, "", "Night buses")
+    a_watch, b_watch = Watch(a.live.served.app), Watch(b.live.served.app)
+    a.live.served.app, b.live.served.app = a_watch, b_watch
+    out: dict[str, Any] = {}
+    _backfill(a, b.host, out)
+    assert out[a.host].votes == 2
+    signed_gets = sum(n for path, n in b_watch.paths.items() if path.endswith("/likes"))
+    assert signed_gets == 4  # the likes of the idea and of the comment, each a collection and its page
+    assert a_watch.paths["/actor"] == 1  # B fetched A's key once, not once per signed GET
+
+    # A rotates its instance key: B's copy no longer verifies, so B fetches the new one (once).
+    private, _public = generate_rsa_keypair()
+    key_dir = os.path.join(a.app.instance_path, KEY_DIR)
+    for name in ("instance.pem", "instance.pub.pem"):
+        os.unlink(os.path.join(key_dir, name))
+    with open(os.path.join(key_dir, "instance.pem"), "w") as fh:
+        fh.write(private)
+    a.app.extensions.get("coopol.federation.keys", {}).pop("instance", None)  # as a restart would
+    _backfill(a, b.host, out)
+    assert not isinstance(out[a.host], Exception), out[a.host]
+    assert a_watch.paths["/actor"] == 2
