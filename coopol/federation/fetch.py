@@ -40,10 +40,11 @@ class FetchError(Exception):
 
     status_hint = 401
 
-    def __init__(self, message: str, status_hint: int | None = None) -> None:
+    def __init__(self, message: str, status_hint: int | None = None, *, answered: int | None = None) -> None:
         super().__init__(message)
         if status_hint is not None:
             self.status_hint = status_hint
+        self.answered = answered  # the HTTP status the remote answered, when it answered
 
 
 class DocumentTooLarge(FetchError):
@@ -90,7 +91,7 @@ def fetch_sized(url: str, *, allow_host: str | None = None, max_bytes: int = MAX
     except TransportError as error:
         raise FetchError(str(error)) from error
     if result.status != 200:
-        raise FetchError(f"GET {url} answered {result.status}")
+        raise FetchError(f"GET {url} answered {result.status}", answered=result.status)
     if not is_activitypub_media_type(result.header("content-type")):
         raise FetchError(f"GET {url} is not ActivityPub JSON (Content-Type: {result.header('content-type')})")
     try:

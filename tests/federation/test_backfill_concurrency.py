@@ -159,3 +159,65 @@ def test_the_key_of_signed_fetches_is_fetched_once_and_again_only_after_a_rotati
     _backfill(a, b.host, out)
     assert not isinstance(out[a.host], Exception), out[a.host]
     assert a_watch.paths["/actor"] == 2
+
+
+def _set_outgoing(party: Party, host: str, outgoing: str) -> None:
+    from sqlalchemy import update
+
+    from coopol.core.uow import unit_of_work
+    from coopol.extensions import db
+    from coopol.federation.models import Ally
+
+    def write():
+        with unit_of_work():
+            db.session.execute(update(Ally).where(Ally.host == host).values(outgoing=outgoing))
+
+    party.query(write)
+
+
+def _job_turn(party: Party):
+    """Run one turn of the worker's backfill step (the job made due first) and return the job."""
+    from sqlalchemy import select, update
+
+    from coopol.core.time import utcnow
+    from coopol.core.uow import unit_of_work
+    from coopol.extensions import db
+    from coopol.federation.content.backfill import run_backfill_step
+    from coopol.federation.models import Backfill
+
+    def turn():
+        with unit_of_work():
+            db.session.execute(update(Backfill).values(next_attempt_at=utcnow()))
+        assert run_backfill_step() == 1
+        job = db.session.scalar(select(Backfill))
+        db.session.expunge(job)
+        return job, utcnow()
+
+    return party.query(turn)
+
+
+def test_a_first_turn_the_ally_refuses_because_it_is_not_done_allying_is_tried_again_within_seconds(instance):
+    from coopol.core.uow import unit_of_work
+    from coopol.extensions import db
+    from coopol.federation.content.backfill import NOT_YET_MAX_DELAY, queue_backfill
+
+    a, b = _allies(instance, "", "Night buses")
+    _set_outgoing(b, a.host, "pending")  # B has not yet received A's Accept: it refuses A's signed GETs
+
+    def queue():
+        with unit_of_work():
+            queue_backfill(b.host)
+        db.session.remove()
+
+    a.query(queue)
+    job, now = _job_turn(a)
+    assert job.state == "queued" and "has not recorded the alliance yet" in job.error and "403" in job.error
+    assert job.attempts == 0  # not a failure of the ally's: the job does not get closer to giving up
+    assert (job.next_attempt_at - now).total_seconds() <= NOT_YET_MAX_DELAY  # not the 15-35 s of a failure
+
+    _set_outgoing(b, a.host, "accepted")  # B records the alliance: the next turn gets the votes
+    for _ in range(5):
+        job, _now = _job_turn(a)
+        if job.state == "done":
+            break
+    assert job.state == "done" and job.votes == 2 and job.comments == 1, (job.state, job.error)

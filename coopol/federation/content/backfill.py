@@ -46,6 +46,8 @@ PAGE_SIZE = 20
 MAX_PAGES = 10_000
 MAX_ATTEMPTS = 10
 DEFAULT_LEASE_SECONDS = 600
+NOT_YET_SECONDS = 120  # how long after a job starts a refusal (401/403) means "the ally is not done allying"
+NOT_YET_MAX_DELAY = 8.0
 SHARED_STATES = tuple(s.value for s in IdeaState if s != IdeaState.DRAFT)
 
 bp = Blueprint("federation_content", __name__)
@@ -506,6 +508,13 @@ def _still_ours(job_id: int, lease: Any) -> Backfill | None:
     return job
 
 
+def not_yet_delay(running_for: float) -> float:
+    """The wait before the next turn of a job the ally refused (401/403) `running_for` seconds after it
+    started: an alliance forms on both sides one delivery apart, so the ally soon records it. A quarter
+    of the time waited so far, 1 to 8 s; past `NOT_YET_SECONDS` the refusal is an ordinary failure."""
+    return min(NOT_YET_MAX_DELAY, max(1.0, running_for / 4))
+
+
 def run_job_page(job_id: int, lease: Any) -> str:
     """One turn of a claimed job: the collection (first turn) and one page; returns the job's state. A turn
     that fails keeps the comments and votes it stored (and counts them); the page is read again later."""
@@ -514,6 +523,7 @@ def run_job_page(job_id: int, lease: Any) -> str:
     with unit_of_work():
         job = db.session.get(Backfill, job_id)
         host, next_url, started = job.host, job.next_url, job.pages > 0
+        running_for = (utcnow() - job.started_at).total_seconds() if job.started_at else 0.0
         result = _result_of(job)
     limits = Limits.configured()
     try:
@@ -524,14 +534,17 @@ def run_job_page(job_id: int, lease: Any) -> str:
     except Exception as error:  # noqa: BLE001 - recorded on the job, which is tried again later
         db.session.rollback()
         final = isinstance(error, DomainError)  # no longer an ally
+        not_yet = isinstance(error, FetchError) and error.answered in (401, 403) and running_for < NOT_YET_SECONDS
         message = error.message if isinstance(error, DomainError) else str(error) or type(error).__name__
+        if not_yet:
+            message = f"{host} has not recorded the alliance yet ({message}); trying again soon"
         if not isinstance(error, (FetchError, UnsafeURL, DomainError)):
             log.exception("backfill job %s crashed", job_id)
         with unit_of_work():
             job = _still_ours(job_id, lease)
             if job is None:
                 return "taken"
-            job.attempts += 1
+            job.attempts += 0 if not_yet else 1
             job.error, job.claimed_until = message[:2000], None
             job.comments, job.votes = result.comments, result.votes  # stored: a new try does not count them
             if final or job.attempts >= MAX_ATTEMPTS:
@@ -539,7 +552,8 @@ def run_job_page(job_id: int, lease: Any) -> str:
                 job.finished_at = utcnow()
             else:
                 _set_state(job, "queued")
-                job.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(job.attempts))
+                delay = not_yet_delay(running_for) if not_yet else backoff_seconds(job.attempts)
+                job.next_attempt_at = utcnow() + timedelta(seconds=delay)
             return job.state
     with unit_of_work():
         job = _still_ours(job_id, lease)
