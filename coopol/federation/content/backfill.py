@@ -16,6 +16,12 @@ dislikes) is bounded in documents fetched, items taken and bytes read (`FEDERATI
 stops it. A collection cut short is counted on the job (`truncated`, `truncation`: the last one and
 why). Only one page is held at a time: each page of comments or votes is stored (committed) before the
 next one is fetched, so memory stays flat and a job that fails midway keeps what it stored.
+
+No transaction is open while anything is fetched (on SQLite a worker's transaction holds the writer
+lock): the authors and voters of a page not known yet are fetched before the page's store transaction,
+so two allies backfilling each other never wait on each other's lock. An alliance forms on each side
+one delivery apart: a job whose turn the ally refuses (401/403) in its first `NOT_YET_SECONDS` is
+tried again within seconds, not counted as a failure.
 """
 
 from __future__ import annotations
