@@ -5,11 +5,15 @@ content type, and an `id` equal to the fetched URL."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from coopol.core.time import utcnow
 from coopol.extensions import db
@@ -36,10 +40,11 @@ class FetchError(Exception):
 
     status_hint = 401
 
-    def __init__(self, message: str, status_hint: int | None = None) -> None:
+    def __init__(self, message: str, status_hint: int | None = None, *, answered: int | None = None) -> None:
         super().__init__(message)
         if status_hint is not None:
             self.status_hint = status_hint
+        self.answered = answered  # the HTTP status the remote answered, when it answered
 
 
 class DocumentTooLarge(FetchError):
@@ -49,8 +54,17 @@ class DocumentTooLarge(FetchError):
 
 
 def may_fetch_from(host: str) -> bool:
-    ally = db.session.scalar(select(Ally).where(Ally.host == host))
-    return ally is not None and ally.status in CONTACTABLE
+    """Whether `host` is one we fetch from. Asked outside a transaction (a worker between two of its
+    transactions), it reads on a connection of its own that it hands back at once, so no transaction
+    (on SQLite: no writer lock) stays open while the document is fetched: the ally, answering, may need
+    to write, or to fetch from us, while we wait."""
+    query = select(Ally).where(Ally.host == host)
+    if db.session().in_transaction():
+        ally = db.session.scalar(query)
+        return ally is not None and ally.status in CONTACTABLE
+    with Session(db.engine) as session:
+        ally = session.scalar(query)
+        return ally is not None and ally.status in CONTACTABLE
 
 
 def fetch_document(url: str, *, allow_host: str | None = None, max_bytes: int = MAX_BODY) -> dict[str, Any]:
@@ -77,7 +91,7 @@ def fetch_sized(url: str, *, allow_host: str | None = None, max_bytes: int = MAX
     except TransportError as error:
         raise FetchError(str(error)) from error
     if result.status != 200:
-        raise FetchError(f"GET {url} answered {result.status}")
+        raise FetchError(f"GET {url} answered {result.status}", answered=result.status)
     if not is_activitypub_media_type(result.header("content-type")):
         raise FetchError(f"GET {url} is not ActivityPub JSON (Content-Type: {result.header('content-type')})")
     try:
@@ -139,6 +153,35 @@ def _fill(row: RemoteActor, actor: ActorInfo) -> RemoteActor:
     row.public_key_pem = actor.public_key_pem
     row.fetched_at = utcnow()
     return row
+
+
+KEY_CACHE_SIZE = 512
+_key_cache_guard = threading.Lock()
+
+
+def _key_cache() -> OrderedDict[str, str]:
+    return current_app.extensions.setdefault("coopol.federation.fetched_keys", OrderedDict())
+
+
+def known_key(key_id: str) -> str | None:
+    """The public key (PEM) `key_id` had when we last fetched and verified with it, kept in this process
+    (a signed GET must not write, so it cannot store the actor as an inbox delivery does), or None."""
+    with _key_cache_guard:
+        cache = _key_cache()
+        pem = cache.get(key_id)
+        if pem is not None:
+            cache.move_to_end(key_id)
+        return pem
+
+
+def learn_key(key_id: str, public_key_pem: str) -> None:
+    """Keep the key `key_id` verified with (the least recently used ones go past `KEY_CACHE_SIZE`)."""
+    with _key_cache_guard:
+        cache = _key_cache()
+        cache[key_id] = public_key_pem
+        cache.move_to_end(key_id)
+        while len(cache) > KEY_CACHE_SIZE:
+            cache.popitem(last=False)
 
 
 def is_fresh(row: RemoteActor, seconds: int) -> bool:

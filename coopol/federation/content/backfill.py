@@ -16,6 +16,12 @@ dislikes) is bounded in documents fetched, items taken and bytes read (`FEDERATI
 stops it. A collection cut short is counted on the job (`truncated`, `truncation`: the last one and
 why). Only one page is held at a time: each page of comments or votes is stored (committed) before the
 next one is fetched, so memory stays flat and a job that fails midway keeps what it stored.
+
+No transaction is open while anything is fetched (on SQLite a worker's transaction holds the writer
+lock): the authors and voters of a page not known yet are fetched before the page's store transaction,
+so two allies backfilling each other never wait on each other's lock. An alliance forms on each side
+one delivery apart: a job whose turn the ally refuses (401/403) in its first `NOT_YET_SECONDS` is
+tried again within seconds, not counted as a failure.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ PAGE_SIZE = 20
 MAX_PAGES = 10_000
 MAX_ATTEMPTS = 10
 DEFAULT_LEASE_SECONDS = 600
+NOT_YET_SECONDS = 120  # how long after a job starts a refusal (401/403) means "the ally is not done allying"
+NOT_YET_MAX_DELAY = 8.0
 SHARED_STATES = tuple(s.value for s in IdeaState if s != IdeaState.DRAFT)
 
 bp = Blueprint("federation_content", __name__)
@@ -263,6 +271,8 @@ def _copy_idea(page: Any, host: str, name: str, result: BackfillResult, limits: 
     stays open until its debate is in, then takes its real state."""
     from coopol.federation.content.receive import Ignored, store_page
 
+    if isinstance(page, dict):
+        _meet_people([id_of(page.get("attributedTo"))])
     try:
         with unit_of_work():
             opened = _open_first(page) if isinstance(page, dict) else None
@@ -285,11 +295,42 @@ def _copy_idea(page: Any, host: str, name: str, result: BackfillResult, limits: 
             log.warning("backfill of %s could not give %s its state: %s", host, id_of(page), error)
 
 
+def _meet_people(actor_ids: list[Any]) -> None:
+    """Fetch the actors of a page that are not known here yet, outside any transaction, then remember
+    them in one short one, so storing the page never waits on the network (on SQLite it holds the writer
+    lock: an ally answering a fetch of ours may need it, or be fetching from us at the same time). An
+    actor that cannot be fetched is left out: the page is stored with what its URL says."""
+    from coopol.accounts.models import Member
+    from coopol.federation.content.objects import is_local_id
+    from coopol.federation.fetch import fetch_actor, remember_actor
+    from coopol.federation.models import RemoteActor
+
+    wanted = sorted({a for a in actor_ids if isinstance(a, str) and a and not is_local_id(a)})
+    if not wanted:
+        return
+    with unit_of_work():
+        known = set(db.session.scalars(select(Member.ap_id).where(Member.ap_id.in_(wanted))))
+        known |= set(db.session.scalars(select(RemoteActor.ap_id).where(RemoteActor.ap_id.in_(wanted))))
+    fetched = []
+    for actor_id in wanted:
+        if actor_id in known:
+            continue
+        try:
+            fetched.append(fetch_actor(actor_id))
+        except (FetchError, UnsafeURL, ProtocolError) as error:
+            log.info("backfill could not fetch the actor %s: %s", actor_id, error)
+    if fetched:
+        with unit_of_work():
+            for actor in fetched:
+                remember_actor(actor)
+
+
 def _store_notes(notes: list[Any], idea_id: int, result: BackfillResult, limits: Limits) -> None:
     """One page of an idea's comments (one transaction), then the votes on each (a page per transaction)."""
     from coopol.federation.content.resolve import find_comment
 
     added, here = 0, []
+    _meet_people([id_of(n.get("attributedTo")) for n in notes if isinstance(n, dict)])
     with unit_of_work():
         idea = db.session.get(Idea, idea_id)
         for note in notes:
@@ -310,6 +351,7 @@ def _store_votes(like: bool, votes: list[Any], target_of: Callable[[], Idea | Co
                  result: BackfillResult) -> None:
     """One page of votes on an idea or a comment, in one transaction."""
     added = 0
+    _meet_people([id_of(v.get("actor")) for v in votes if isinstance(v, dict)])
     with unit_of_work():
         target = target_of()
         for vote in votes if target is not None else []:
@@ -472,6 +514,13 @@ def _still_ours(job_id: int, lease: Any) -> Backfill | None:
     return job
 
 
+def not_yet_delay(running_for: float) -> float:
+    """The wait before the next turn of a job the ally refused (401/403) `running_for` seconds after it
+    started: an alliance forms on both sides one delivery apart, so the ally soon records it. A quarter
+    of the time waited so far, 1 to 8 s; past `NOT_YET_SECONDS` the refusal is an ordinary failure."""
+    return min(NOT_YET_MAX_DELAY, max(1.0, running_for / 4))
+
+
 def run_job_page(job_id: int, lease: Any) -> str:
     """One turn of a claimed job: the collection (first turn) and one page; returns the job's state. A turn
     that fails keeps the comments and votes it stored (and counts them); the page is read again later."""
@@ -480,6 +529,7 @@ def run_job_page(job_id: int, lease: Any) -> str:
     with unit_of_work():
         job = db.session.get(Backfill, job_id)
         host, next_url, started = job.host, job.next_url, job.pages > 0
+        running_for = (utcnow() - job.started_at).total_seconds() if job.started_at else 0.0
         result = _result_of(job)
     limits = Limits.configured()
     try:
@@ -490,14 +540,17 @@ def run_job_page(job_id: int, lease: Any) -> str:
     except Exception as error:  # noqa: BLE001 - recorded on the job, which is tried again later
         db.session.rollback()
         final = isinstance(error, DomainError)  # no longer an ally
+        not_yet = isinstance(error, FetchError) and error.answered in (401, 403) and running_for < NOT_YET_SECONDS
         message = error.message if isinstance(error, DomainError) else str(error) or type(error).__name__
+        if not_yet:
+            message = f"{host} has not recorded the alliance yet ({message}); trying again soon"
         if not isinstance(error, (FetchError, UnsafeURL, DomainError)):
             log.exception("backfill job %s crashed", job_id)
         with unit_of_work():
             job = _still_ours(job_id, lease)
             if job is None:
                 return "taken"
-            job.attempts += 1
+            job.attempts += 0 if not_yet else 1
             job.error, job.claimed_until = message[:2000], None
             job.comments, job.votes = result.comments, result.votes  # stored: a new try does not count them
             if final or job.attempts >= MAX_ATTEMPTS:
@@ -505,7 +558,8 @@ def run_job_page(job_id: int, lease: Any) -> str:
                 job.finished_at = utcnow()
             else:
                 _set_state(job, "queued")
-                job.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(job.attempts))
+                delay = not_yet_delay(running_for) if not_yet else backoff_seconds(job.attempts)
+                job.next_attempt_at = utcnow() + timedelta(seconds=delay)
             return job.state
     with unit_of_work():
         job = _still_ours(job_id, lease)

@@ -167,7 +167,7 @@ def _paged(url: str, query: Select, build: Callable[[Any], dict[str, Any]], *, r
 
 def signed_by_ally() -> bool:
     """Is this GET signed by a key of an allied instance (as our fetches are)?"""
-    from coopol.federation.fetch import FetchError, cached_actor_for_key, fetch_actor
+    from coopol.federation.fetch import FetchError, cached_actor_for_key, fetch_actor, known_key, learn_key
     from coopol.federation.models import Ally
     from coopol.federation.protocol import ProtocolError
     from coopol.federation.signatures import SignatureError, SignedRequest, parse_signature, verify_request
@@ -187,9 +187,10 @@ def signed_by_ally() -> bool:
     if ally is None or not ally.is_allied:
         return False
     cached = cached_actor_for_key(key_id)
-    if cached is not None and cached.host == host:
+    stored = cached.public_key_pem if cached is not None and cached.host == host else None
+    for pem in dict.fromkeys(p for p in (known_key(key_id), stored) if p):
         try:
-            verify_request(signed, cached.public_key_pem, max_skew_seconds=window)
+            verify_request(signed, pem, max_skew_seconds=window)
             return True
         except SignatureError:
             pass  # the key may have been rotated: ask its owner
@@ -199,6 +200,7 @@ def signed_by_ally() -> bool:
     except (FetchError, ProtocolError, SignatureError, UnsafeURL) as error:
         log.info("an unverified GET of %s: %s", request.path, error)
         return False
+    learn_key(key_id, owner.public_key_pem)  # the next GETs it signs need no fetch
     return True
 
 
