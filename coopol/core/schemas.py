@@ -251,6 +251,15 @@ class LoadSchema(Schema):
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         _translate_field(field_obj)
 
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        try:
+            return super().load(data, **kwargs)
+        except ValidationError as error:
+            # marshmallow lists a message only when it is a str: give the lazy ones their list and
+            # their text now, so that every reader of `messages` sees {field: [str, ...]}.
+            raise ValidationError(_plain_messages(error.messages), data=error.data,
+                                  valid_data=error.valid_data) from None
+
     @pre_load
     def refuse_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
         """NUL characters and lone surrogates cannot be stored (PostgreSQL refuses them): a 422 naming
@@ -262,6 +271,16 @@ class LoadSchema(Schema):
                 message = _("This text contains characters that are not allowed (NUL or invalid Unicode).")
                 raise ValidationError({UNSTORABLE_TEXT.sub("", name) or "_schema": [message] for name in bad})
         return data
+
+
+def _plain_messages(value: Any, *, listed: bool = False) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain_messages(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_messages(item, listed=True) for item in value]
+    if isinstance(value, (str, bytes)):
+        return value if listed else [value]
+    return str(value) if listed else [str(value)]
 
 
 class DumpSchema(Schema):

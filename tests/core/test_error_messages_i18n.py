@@ -82,3 +82,16 @@ def test_italian_range_and_unknown(client):
     it = {"Accept-Language": "it"}
     assert _errors(client.get("/api/v1/ideas?limit=500", headers=it), 422) == {
         "limit": ["Deve essere maggiore o uguale a 1 e minore o uguale a 100."]}
+
+
+def test_a_schemas_messages_are_lists_of_text_in_the_request_language(app):
+    from marshmallow import ValidationError
+
+    from coopol.ideas.schemas import IdeaCreateSchema
+
+    with app.test_request_context(headers={"Accept-Language": "it"}):
+        with pytest.raises(ValidationError) as raised:
+            IdeaCreateSchema().load({"body": "ok", "tags": [3]})
+    assert raised.value.messages == {"title": ["Manca questo campo obbligatorio."],
+                                     "tags": {0: ["Non è un testo valido."]}}
+    assert all(type(m) is str for m in raised.value.messages["title"])
