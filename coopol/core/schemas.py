@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import flask_smorest
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 from marshmallow import missing as marshmallow_missing
 from webargs import core as webargs_core
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, abort
 
 from coopol.core.web import MAX_DATABASE_ID, UNSTORABLE_TEXT
 
@@ -69,6 +71,9 @@ class Parser(FlaskParser):
         except (ValueError, RecursionError):
             raise json.JSONDecodeError("Invalid JSON body.", doc="(body)", pos=0) from None
 
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        abort(400, exc=error, messages={"json": [_("Invalid JSON body.")]})
+
 
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint parsing arguments with `Parser`."""
@@ -81,7 +86,7 @@ class BoundedInteger(fields.Integer):
     text), or, with `strings=True` (query parameters, which are text), ASCII digits only. Fullwidth or
     Arabic-Indic digits are not read as numbers."""
 
-    default_error_messages = {"invalid": "Not a valid integer."}
+    default_error_messages = {"invalid": _l("Not a valid integer.")}
 
     def __init__(self, *, minimum: int = 0, maximum: int = MAX_ID, strings: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("validate", [])
@@ -123,6 +128,10 @@ def parse_id(text: str | None) -> int | None:
     return value if 1 <= value <= MAX_ID else None
 
 
+def _date_format_message() -> str:
+    return _("Use a date like %(date)s or %(datetime)s.", date="2030-01-31", datetime="2030-01-31T18:00:00Z")
+
+
 def parse_moment(value: Any) -> datetime:
     """`2030-01-31`, `2030-01-31T12:00` or an ISO datetime with offset, naive meaning UTC, between
     EARLIEST_MOMENT and LATEST_MOMENT; a ValueError with the reason otherwise."""
@@ -134,10 +143,11 @@ def parse_moment(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.") from None
+            raise ValueError(_date_format_message()) from None
     else:
-        raise ValueError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.")
-    out_of_range = ValueError(f"Choose a date between {EARLIEST_MOMENT:%Y-%m-%d} and {LATEST_MOMENT:%Y-%m-%d}.")
+        raise ValueError(_date_format_message())
+    out_of_range = ValueError(_("Choose a date between %(earliest)s and %(latest)s.",
+                                earliest=f"{EARLIEST_MOMENT:%Y-%m-%d}", latest=f"{LATEST_MOMENT:%Y-%m-%d}"))
     # The year first: converting 9999-12-31T23:59-05:00 (or 0001-01-01T00:00+01:00) to UTC overflows.
     if not EARLIEST_MOMENT.year <= parsed.year < LATEST_MOMENT.year:
         raise out_of_range
@@ -152,7 +162,7 @@ class Moment(fields.DateTime):
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         if not isinstance(value, str):
-            raise ValidationError("Use a date like 2030-01-31 or 2030-01-31T18:00:00Z.")
+            raise ValidationError(_date_format_message())
         try:
             return parse_moment(value)
         except ValueError as exc:
@@ -172,9 +182,83 @@ def _contains_unstorable_text(value: Any) -> bool:
 datetime_isoformat = datetime.isoformat
 
 
+# marshmallow's own messages, in the reader's language: the English text each field, validator or schema
+# says by default, and its translation (formatted when the error is raised, placeholders and all).
+# A message a schema chose itself (`error=`, `error_messages=`) is left as it is.
+MARSHMALLOW_MESSAGES = {
+    "Missing data for required field.": _l("Missing data for required field."),
+    "Field may not be null.": _l("Field may not be null."),
+    "Invalid value.": _l("Invalid value."),
+    "Not a valid string.": _l("Not a valid string."),
+    "Not a valid utf-8 string.": _l("Not a valid utf-8 string."),
+    "Not a valid integer.": _l("Not a valid integer."),
+    "Not a valid number.": _l("Not a valid number."),
+    "Number too large.": _l("Number too large."),
+    "Special numeric values (nan or infinity) are not permitted.":
+        _l("Special numeric values (nan or infinity) are not permitted."),
+    "Not a valid boolean.": _l("Not a valid boolean."),
+    "Not a valid list.": _l("Not a valid list."),
+    "Not a valid mapping type.": _l("Not a valid mapping type."),
+    "Invalid type.": _l("Invalid type."),
+    "Not a valid email address.": _l("Not a valid email address."),
+    "Not a valid URL.": _l("Not a valid URL."),
+    "String does not match expected pattern.": _l("String does not match expected pattern."),
+    "Invalid input.": _l("Invalid input."),
+    "Shorter than minimum length {min}.": _l("Shorter than minimum length {min}."),
+    "Longer than maximum length {max}.": _l("Longer than maximum length {max}."),
+    "Length must be between {min} and {max}.": _l("Length must be between {min} and {max}."),
+    "Length must be {equal}.": _l("Length must be {equal}."),
+    "Must be one of: {choices}.": _l("Must be one of: {choices}."),
+    "Must be greater than or equal to {min}.": _l("Must be greater than or equal to {min}."),
+    "Must be less than or equal to {max}.": _l("Must be less than or equal to {max}."),
+    "Must be greater than or equal to {min} and less than or equal to {max}.":
+        _l("Must be greater than or equal to {min} and less than or equal to {max}."),
+    "Must be greater than {min}.": _l("Must be greater than {min}."),
+    "Must be less than {max}.": _l("Must be less than {max}."),
+    "Invalid input type.": _l("Invalid input type."),
+    "Unknown field.": _l("Unknown field."),
+}
+_VALIDATOR_MESSAGES = ("error", "message_min", "message_max", "message_all", "message_equal")
+
+
+def _translate_field(field: fields.Field) -> None:
+    """Give a field (and its inner fields and validators) the translatable form of marshmallow's
+    default messages. Fields and validators are shared by every instance of their schema: doing it
+    again changes nothing."""
+    for key, message in list(field.error_messages.items()):
+        # A field formats its own message only when it is a str: one with placeholders stays English.
+        if isinstance(message, str) and "{" not in message:
+            field.error_messages[key] = MARSHMALLOW_MESSAGES.get(message, message)
+    for validator in field.validators:
+        for attribute in _VALIDATOR_MESSAGES:
+            message = getattr(validator, attribute, None)
+            if isinstance(message, str) and message in MARSHMALLOW_MESSAGES:
+                setattr(validator, attribute, MARSHMALLOW_MESSAGES[message])
+    for inner in (getattr(field, "inner", None), getattr(field, "key_field", None),
+                  getattr(field, "value_field", None), *(getattr(field, "tuple_fields", None) or ())):
+        if isinstance(inner, fields.Field):
+            _translate_field(inner)
+
+
 class LoadSchema(Schema):
+    """Input schemas: unknown fields are refused, and every message is in the reader's language."""
+
+    error_messages = {"type": _l("Invalid input type."), "unknown": _l("Unknown field.")}
+
     class Meta:
         unknown = RAISE
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        _translate_field(field_obj)
+
+    def load(self, data: Any, **kwargs: Any) -> Any:
+        try:
+            return super().load(data, **kwargs)
+        except ValidationError as error:
+            # marshmallow lists a message only when it is a str: give the lazy ones their list and
+            # their text now, so that every reader of `messages` sees {field: [str, ...]}.
+            raise ValidationError(_plain_messages(error.messages), data=error.data,
+                                  valid_data=error.valid_data) from None
 
     @pre_load
     def refuse_unstorable_text(self, data: Any, **kwargs: Any) -> Any:
@@ -184,9 +268,19 @@ class LoadSchema(Schema):
             bad = sorted(str(key) for key, value in data.items()
                          if _contains_unstorable_text(key) or _contains_unstorable_text(value))
             if bad:
-                raise ValidationError({UNSTORABLE_TEXT.sub("", name) or "_schema": [
-                    "This text contains characters that are not allowed (NUL or invalid Unicode)."] for name in bad})
+                message = _("This text contains characters that are not allowed (NUL or invalid Unicode).")
+                raise ValidationError({UNSTORABLE_TEXT.sub("", name) or "_schema": [message] for name in bad})
         return data
+
+
+def _plain_messages(value: Any, *, listed: bool = False) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain_messages(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_messages(item, listed=True) for item in value]
+    if isinstance(value, (str, bytes)):
+        return value if listed else [value]
+    return str(value) if listed else [str(value)]
 
 
 class DumpSchema(Schema):

@@ -147,6 +147,7 @@ def _seed(app, create_member) -> dict:
     """An idea with a vote, an official answer and a debate, a withdrawn idea, a draft, a hidden comment with
     an appeal, an open report, a suspended member, an ally asking to ally and a backfill job."""
     from coopol.accounts.services import get_member_by_handle
+    from coopol.admin import PANELS
     from coopol.extensions import db
     from coopol.federation.models import Ally, Backfill
     from coopol.ideas import comments, services, votes
@@ -183,7 +184,8 @@ def _seed(app, create_member) -> dict:
         return {"idea_id": [idea.id, withdrawn.id], "comment_id": [against.id], "handle": ["ana", "eva"],
                 "action_id": [hide.id], "entry_id": [entry], "target": [("idea", idea.id), ("comment", against.id),
                                                                        ("member", eva.id)],
-                "activity_uuid": [uuid.uuid4()], "filename": ["coopol.css"]}
+                "activity_uuid": [uuid.uuid4()], "filename": ["coopol.css"],
+                "key": sorted(app.extensions[PANELS]), "host": ["ally.example"]}
 
 
 def _urls(app, values: dict) -> list[str]:
