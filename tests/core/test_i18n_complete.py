@@ -179,13 +179,19 @@ def _seed(app, create_member) -> dict:
                             group_inbox="https://ally.example/g/inbox", name="Ally", outgoing="none",
                             incoming="pending", consecutive_failures=0, last_error=""))
         db.session.add(Backfill(host="ally.example", state="running", total=10, seen=3))
+        from coopol.groups import memberships
+        from coopol.groups import services as groups
+
+        group = groups.create_group(ana, name="Lyon rail users", description="We *ride*.", kind="thematic",
+                                    joining="approval")
+        memberships.join_group(luis, group)
         db.session.flush()
         entry = db.session.execute(db.text("SELECT max(id) FROM modlog_entries")).scalar()
         return {"idea_id": [idea.id, withdrawn.id], "comment_id": [against.id], "handle": ["ana", "eva"],
                 "action_id": [hide.id], "entry_id": [entry], "target": [("idea", idea.id), ("comment", against.id),
                                                                        ("member", eva.id)],
                 "activity_uuid": [uuid.uuid4()], "filename": ["coopol.css"],
-                "key": sorted(app.extensions[PANELS]), "host": ["ally.example"]}
+                "key": sorted(app.extensions[PANELS]), "host": ["ally.example"], "slug": [group.slug]}
 
 
 def _urls(app, values: dict) -> list[str]:
