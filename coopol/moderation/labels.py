@@ -28,6 +28,7 @@ ACTIONS = define_labels("action", {
     "ban": _l("Banned"), "unban": _l("Ban lifted"),
     "appeal_upheld": _l("Appeal rejected, decision upheld"),
     "appeal_reversed": _l("Appeal granted, decision reversed"),
+    "group_member_removed": _l("Removed from the group by an organiser"),
 })
 TARGET_TYPES = define_labels("target_type", {"idea": _l("Idea"), "comment": _l("Comment"), "member": _l("Member"),
                                              "group": _l("Group")})
