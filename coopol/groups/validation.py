@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from coopol.core.errors import ValidationFailed
 from coopol.core.scopes import scope_tree
+from coopol.core.validation import Errors, clean_text
 from coopol.groups.models import (
     DESCRIPTION_MAX,
     NAME_MAX,
@@ -25,23 +26,6 @@ from coopol.groups.models import (
 SLUG_RE = re.compile(rf"[a-z0-9](?:[a-z0-9-]{{{SLUG_MIN - 2},{SLUG_MAX - 2}}})[a-z0-9]", re.ASCII)
 # Addresses under /groups/ that are pages, not groups.
 RESERVED_SLUGS = frozenset({"new", "api", "edit", "members"})
-
-
-class Errors(dict):
-    """Collects every field's problems, so one answer names all of them."""
-
-    def add(self, name: str, message: str) -> None:
-        self.setdefault(name, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationFailed.fields(dict(self))
-
-
-def clean_text(value: str | None) -> str:
-    # Control characters (but newlines and tabs) have no place in a text; the same rule as ideas.
-    text = unicodedata.normalize("NFC", value or "")
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").replace("\r", "")
 
 
 def clean_name(value: str | None, errors: Errors) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from flask import current_app
 from flask_babel import gettext as _
 
-from coopol.core.errors import ValidationFailed
+from coopol.core.validation import Errors, clean_text
 from coopol.ideas.models import (
     BODY_MAX,
     COMMENT_MAX,
@@ -25,26 +25,8 @@ TAG_RE = re.compile(r"^[\w-]+$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 
-class Errors(dict):
-    """Collects every field's problems, so one response names all of them."""
-
-    def add(self, name: str, message: str) -> None:
-        self.setdefault(name, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise ValidationFailed(_("Some fields are invalid: %(fields)s", fields=", ".join(sorted(self))),
-                                   dict(self))
-
-
-def _clean_text(value: str | None) -> str:
-    # NUL and other control characters (but newlines and tabs) have no place in a text.
-    text = unicodedata.normalize("NFC", value or "")
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").replace("\r", "")
-
-
 def clean_title(value: str | None, errors: Errors) -> str:
-    title = " ".join(_clean_text(value).split())
+    title = " ".join(clean_text(value).split())
     if len(title) < TITLE_MIN:
         errors.add("title", _("Use at least %(n)d characters.", n=TITLE_MIN))
     elif len(title) > TITLE_MAX:
@@ -54,7 +36,7 @@ def clean_title(value: str | None, errors: Errors) -> str:
 
 def clean_body(value: str | None, errors: Errors, *, name: str = "body", maximum: int = BODY_MAX,
                required: bool = True) -> str:
-    body = _clean_text(value).strip()
+    body = clean_text(value).strip()
     if required and not body:
         errors.add(name, _("This field is required."))
     elif len(body) > maximum:
