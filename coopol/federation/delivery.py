@@ -51,6 +51,7 @@ from sqlalchemy.exc import DBAPIError
 
 from coopol.core.time import utcnow
 from coopol.core.uow import unit_of_work
+from coopol.core.worker import add_worker_task, worker_tasks  # noqa: F401 - add_worker_task re-exported
 from coopol.extensions import db
 from coopol.federation.actors import signer_for
 from coopol.federation.backoff import backoff_seconds
@@ -301,18 +302,9 @@ def _with_app_context(app: Flask, fn: Callable[[Job], Sent]) -> Callable[[Job], 
     return run
 
 
-WORKER_TASKS = "coopol.federation.worker_tasks"
-
-
-def add_worker_task(app: Flask, task: Callable[[], int]) -> None:
-    """More work for the worker between rounds of deliveries (a backfill page, say): `task()` does a
-    bounded amount and returns how much (0: nothing due)."""
-    app.extensions.setdefault(WORKER_TASKS, []).append(task)
-
-
 def _run_tasks(app: Flask) -> int:
     done = 0
-    for task in app.extensions.get(WORKER_TASKS, ()):
+    for task in worker_tasks(app):
         try:
             done += task()
         except DBAPIError:
