@@ -46,12 +46,15 @@ SETTINGS = {"GROUP_UPCOMING_EVENTS": 5}
 def register(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
+    from coopol.core.events import subscribe
     from coopol.core.landing import register_counter
     from coopol.core.scopes import init_scopes
+    from coopol.core.stats import register_participation
     from coopol.events import api, calendars, labels  # noqa: F401  (labels: the tables are then defined)
     from coopol.events.groups_space import register_with_groups
     from coopol.events.privacy import init_privacy
-    from coopol.events.services import count_upcoming_events
+    from coopol.events.services import count_upcoming_events, on_content_removed
+    from coopol.events.stats import gathering_stats
 
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
@@ -61,3 +64,5 @@ def register(app: Flask) -> None:
     register_with_groups(app)
     init_privacy(app)
     register_counter(app, "events", _l("upcoming gatherings"), count_upcoming_events, order=50)
+    register_participation(app, "gatherings", gathering_stats)
+    subscribe(app, "content_removed", on_content_removed)  # moderation's removal, by name only

@@ -275,13 +275,20 @@ def file_report(actor: Member, event: Event, *, minutes: str, turnout: int | Non
     return event
 
 
-def remove_event(event: Event, *, reason: str | None = None) -> Event:
-    """Moderation removed it: it goes from every list, and federation tells the allies (`event_removed`)."""
+def remove_event(event: Event) -> Event:
+    """Remove a gathering from every list (moderation's own action does this through its columns, then
+    `on_content_removed` below says so); federation tells the allies on `event_removed`."""
     if event.removed_at is None:
         event.removed_at = utcnow()
     db.session.flush()
     publish("event_removed", event=event)
     return event
+
+
+def on_content_removed(target_type: str, target: Any, **_: Any) -> None:
+    """Moderation publishes `content_removed` for every kind of target: for a gathering, say it in our words."""
+    if target_type == "event" and isinstance(target, Event):
+        publish("event_removed", event=target)
 
 
 def find_event(event_id: Any) -> Event | None:
