@@ -33,7 +33,7 @@ import numpy as np
 
 LAMBDA_INTERCEPT = 5.0
 LAMBDA_FACTOR = 1.0
-ITERATIONS = 40
+ITERATIONS = 50
 TOLERANCE = 1e-7
 SEED = 17
 SIMILAR_SIDES = 0.2  # support shares on the two sides of the divide within this are "similar"
