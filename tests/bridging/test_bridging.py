@@ -189,3 +189,10 @@ def test_cli_fit_prints_its_time(app, planted):
     result = app.test_cli_runner().invoke(args=["bridging", "fit"])
     assert result.exit_code == 0, result.output
     assert re.search(r"Fitted 239 votes of 36 members on 9 ideas \(3 parties\) in \d+\.\d\d s", result.output)
+
+
+def test_an_instance_that_hides_tallies_while_open_hides_the_bridging_figures_too(app, client, planted):
+    _fit(app)
+    app.config["HIDE_TALLIES_WHILE_OPEN"] = True
+    assert client.get(f"/api/v1/ideas/{planted['bridging'][0]}").json["bridging"] is None
+    assert 'data-testid="bridging"' not in client.get(f"/ideas/{planted['bridging'][0]}").text
