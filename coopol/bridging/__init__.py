@@ -24,7 +24,7 @@ def register(app: Flask) -> None:
     from coopol.bridging import models  # noqa: F401 - the tables, for the metadata
     from coopol.bridging.cli import bridging
     from coopol.bridging.models import IdeaBridging
-    from coopol.bridging.presenters import bridging_field, section
+    from coopol.bridging.presenters import bridging_field, section, sort_note
     from coopol.bridging.services import bridging_task
     from coopol.core.worker import add_worker_task
     from coopol.ideas.extend import add_idea_field, add_idea_section, add_sort
@@ -34,7 +34,7 @@ def register(app: Flask) -> None:
         app.config.setdefault(key, value)
     app.register_blueprint(_templates())
     add_sort(app, "bridging", [(IdeaBridging.score, "float")],
-             lambda stmt: stmt.join(IdeaBridging, IdeaBridging.idea_id == Idea.id))
+             lambda stmt: stmt.join(IdeaBridging, IdeaBridging.idea_id == Idea.id), sort_note)
     add_idea_field(app, "bridging", bridging_field)
     add_idea_section(app, "bridging/_idea_section.html", section)
     add_worker_task(app, bridging_task)

@@ -23,6 +23,14 @@ def bridging_field(ideas: list, viewer: Any) -> dict[int, dict[str, Any]]:
     return {idea_id: {"score": round(row.score, 4), "parties": row.parties} for idea_id, row in rows.items()}
 
 
+def sort_note() -> str:
+    return ngettext("Ideas supported by people on both sides of the main divide and by members of several parties"
+                    " first; only ideas with at least %(num)d vote are ranked.",
+                    "Ideas supported by people on both sides of the main divide and by members of several parties"
+                    " first; only ideas with at least %(num)d votes are ranked.",
+                    int(current_app.config["BRIDGING_MIN_VOTES"]))
+
+
 def explanation(row: IdeaBridging) -> str:
     """"supported by members of 3 parties; support is similar on both sides of the main divide"."""
     if row.parties:

@@ -3,7 +3,8 @@ a sort of the list, a field of every idea's view (API and pages), a section of t
 
 - `add_sort(app, "bridging", [(Table.score, "float")], prepare)`: `?sort=bridging`; `prepare(stmt)` joins
   the table holding the keys (an inner join: the sort lists only the ideas it ranks); the keys are ordered
-  descending, then by the idea's id, with keyset cursors like the built-in sorts.
+  descending, then by the idea's id, with keyset cursors like the built-in sorts; `note()` may say under the
+  web list's sorts what the sort leaves out.
 - `add_idea_field(app, "bridging", load)`: `load(ideas, viewer) -> {idea_id: value}` for a page of ideas (one
   batch); every view carries `name`, None for the ideas `load` leaves out. Its API schema field is declared
   in schemas.py (the contract, API.md).
@@ -26,10 +27,12 @@ _SORTS, _FIELDS, _SECTIONS = "coopol.ideas.sorts", "coopol.ideas.fields", "coopo
 class ExtraSort:
     keys: list[tuple[Any, str]]  # (column, kind: int | float | datetime), before the idea's id
     prepare: Callable[[Any], Any]
+    note: Callable[[], str] | None = None  # a sentence under the list's sorts, e.g. which ideas it leaves out
 
 
-def add_sort(app: Flask, name: str, keys: list[tuple[Any, str]], prepare: Callable[[Any], Any]) -> None:
-    app.extensions.setdefault(_SORTS, {})[name] = ExtraSort(keys, prepare)
+def add_sort(app: Flask, name: str, keys: list[tuple[Any, str]], prepare: Callable[[Any], Any],
+             note: Callable[[], str] | None = None) -> None:
+    app.extensions.setdefault(_SORTS, {})[name] = ExtraSort(keys, prepare, note)
 
 
 def extra_sorts() -> dict[str, ExtraSort]:

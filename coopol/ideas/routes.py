@@ -12,7 +12,7 @@ from coopol.extensions import db
 from coopol.ideas import presenters, queries, services
 from coopol.ideas.comments import max_depth
 from coopol.ideas.diffs import revision_changes
-from coopol.ideas.extend import idea_sections
+from coopol.ideas.extend import extra_sorts, idea_sections
 from coopol.ideas.guards import content_visible, is_moderator
 from coopol.ideas.labels import label
 from coopol.ideas.models import ANSWER_STATES, STANCES, WITHDRAW_REASONS, IdeaState
@@ -56,7 +56,9 @@ def index():
     q = (args.get("q") or "").strip()[:200] or None
     page = services.list_ideas(_viewer(), sort=sort, q=q, page=_int_arg("page", 1), limit=PER_PAGE, **filters)
     params = {key: value for key, value in {**filters, "q": q, "sort": sort}.items() if value}
+    extra = extra_sorts().get(page.sort)
     return render_template("ideas/index.html", page=page, ideas=presenters.idea_views(page.ideas, _viewer()),
+                           sort_note=extra.note() if extra and extra.note else None,
                            params=params, filters=filters, q=q or "", sorts=queries.sort_names(), scopes=scope_tree(),
                            states=[s.value for s in IdeaState])
 

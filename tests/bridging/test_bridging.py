@@ -158,6 +158,7 @@ def test_the_idea_page_says_why_with_a_chart_per_party(app, client, planted):
 
     listing = client.get("/ideas?sort=bridging")
     assert listing.status_code == 200 and 'aria-current="true" class="current">across parties' in listing.text
+    assert "only ideas with at least 5 votes are ranked" in listing.text
     positions = [listing.text.index(f"bridging idea {n}") for n in range(2)]
     assert max(positions) < listing.text.index("big_camp idea 0")
 
