@@ -1,7 +1,8 @@
 """Supported across parties ("bridging"): a ranking of ideas (`sort=bridging`) that rewards support from
 people who usually disagree and from members of several parties, instead of the most votes. The model is
 in model.py (Community Notes' matrix factorisation and Pol.is' group-aware consensus, combined); the worker
-refits it on a schedule and after enough new votes. Depends on core, accounts and ideas; ideas knows
+refits it on a schedule and after enough new votes. It also finds co-voting clusters (covoting.py) for
+moderators (`/clusters`). Depends on core, accounts and ideas; ideas knows
 nothing of it (it registers its sort, its field and its page section through coopol/ideas/extend.py)."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ define_labels("sort", {"bridging": _l("across parties")})
 
 
 def register(app: Flask) -> None:
-    from coopol.bridging import models  # noqa: F401 - the tables, for the metadata
+    from coopol.bridging import models, routes  # noqa: F401 - the tables, for the metadata
     from coopol.bridging.cli import bridging
     from coopol.bridging.models import IdeaBridging
     from coopol.bridging.presenters import bridging_field, section, sort_note
@@ -32,7 +33,7 @@ def register(app: Flask) -> None:
 
     for key, value in SETTINGS.items():
         app.config.setdefault(key, value)
-    app.register_blueprint(_templates())
+    app.register_blueprint(routes.bp)
     add_sort(app, "bridging", [(IdeaBridging.score, "float")],
              lambda stmt: stmt.join(IdeaBridging, IdeaBridging.idea_id == Idea.id), sort_note)
     add_idea_field(app, "bridging", bridging_field)
@@ -40,8 +41,3 @@ def register(app: Flask) -> None:
     add_worker_task(app, bridging_task)
     app.cli.add_command(bridging)
 
-
-def _templates():
-    from flask import Blueprint
-
-    return Blueprint("bridging", __name__, template_folder="templates")

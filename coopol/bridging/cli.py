@@ -25,3 +25,15 @@ def bridging_fit() -> None:
     click.echo(f"Fitted {report.votes} votes of {report.members} members on {report.ideas} ideas "
                f"({report.parties} parties) in {report.seconds:.2f} s ({report.iterations} iterations; "
                f"{report.total_seconds:.2f} s with reading and storing); {report.ranked} ideas ranked.")
+
+
+@bridging.command("clusters")
+@with_appcontext
+def bridging_clusters() -> None:
+    """Find co-voting clusters now (the worker also does it after each fit); moderators see them at /clusters."""
+    from coopol.bridging.clusters import detect_clusters
+    from coopol.core.uow import unit_of_work
+
+    with unit_of_work():
+        found = detect_clusters()
+    click.echo(f"{found} co-voting cluster(s).")

@@ -1,10 +1,11 @@
-"""Stored bridging scores: one row per ranked idea (replaced as a whole by each fit), and one row per fit."""
+"""Stored bridging scores: one row per ranked idea (replaced as a whole by each fit), one row per fit, and the
+co-voting clusters moderators review."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coopol.core.time import UTCDateTime, utcnow
@@ -45,3 +46,19 @@ class BridgingFit(db.Model):
     ranked: Mapped[int] = mapped_column(Integer)
     iterations: Mapped[int] = mapped_column(Integer)
     mu: Mapped[float] = mapped_column(Float)
+
+
+class VoteCluster(db.Model):
+    """Accounts that repeatedly vote on the same ideas within minutes (covoting.py), for moderators to look at."""
+
+    __tablename__ = "vote_clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of its member ids: the same group, the same row
+    members: Mapped[list] = mapped_column(JSON)  # member ids, ascending
+    size: Mapped[int] = mapped_column(Integer)
+    pairs: Mapped[int] = mapped_column(Integer)
+    strongest: Mapped[float] = mapped_column(Float)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))

@@ -118,7 +118,8 @@ def fit_due() -> bool:
 
 
 def bridging_task() -> int:
-    """The worker's task: fit when due (looked at every `BRIDGING_CHECK_SECONDS` at most); 1 when it fitted."""
+    """The worker's task: fit (and find co-voting clusters) when due, looked at every `BRIDGING_CHECK_SECONDS` at
+    most; 1 when it fitted."""
     from coopol.core.uow import unit_of_work
 
     state = current_app.extensions.setdefault("coopol.bridging.checked", {"at": 0.0})
@@ -129,6 +130,10 @@ def bridging_task() -> int:
         if not fit_due():
             return 0
         report = fit_bridging()
+        if report is not None:
+            from coopol.bridging.clusters import detect_clusters
+
+            detect_clusters()
     if report is not None:
         current_app.logger.info("bridging fit: %d votes, %d ideas ranked, %.2f s", report.votes, report.ranked,
                                 report.total_seconds)

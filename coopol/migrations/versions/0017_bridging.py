@@ -1,4 +1,4 @@
-"""bridging: stored scores of the `sort=bridging` ranking and the history of its fits
+"""bridging: stored scores of the `sort=bridging` ranking, the history of its fits, co-voting clusters
 
 Revision ID: 0017_bridging
 Revises: 0007_ideas_listing
@@ -49,8 +49,25 @@ def upgrade():
     with op.batch_alter_table('bridging_fits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bridging_fits_fitted_at'), ['fitted_at'], unique=False)
 
+    op.create_table('vote_clusters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('members', sa.JSON(), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('pairs', sa.Integer(), nullable=False),
+    sa.Column('strongest', sa.Float(), nullable=False),
+    sa.Column('detected_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['members.id'], name=op.f('fk_vote_clusters_reviewed_by_id_members'),
+                            ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vote_clusters')),
+    sa.UniqueConstraint('key', name=op.f('uq_vote_clusters_key'))
+    )
+
 
 def downgrade():
+    op.drop_table('vote_clusters')
     with op.batch_alter_table('bridging_fits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bridging_fits_fitted_at'))
     op.drop_table('bridging_fits')
