@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bridging fit: {members.size:,} votes, {args.members:,} members, {args.ideas:,} ideas: "
           f"{seconds:.2f} s ({scores.factorisation.iterations} iterations)")
     print(f"planted bridging ideas among the top {top.size}: {bridging[top].mean():.1%}")
+    from coopol.bridging.covoting import co_voting_clusters
+
+    moments = np.random.default_rng(2).uniform(0, 90 * 86400, members.size)  # three months of votes
+    started = time.perf_counter()
+    clusters = co_voting_clusters(members, ideas, moments)
+    print(f"co-voting clusters over the same votes: {time.perf_counter() - started:.2f} s, {len(clusters)} found")
     if args.end_to_end:
         end_to_end(members, ideas, parties, values, args.members, args.ideas)
     return 0
