@@ -23,6 +23,7 @@ define_labels("sort", {"bridging": _l("across parties")})
 
 def register(app: Flask) -> None:
     from coopol.bridging import models, routes  # noqa: F401 - the tables, for the metadata
+    from coopol.bridging.admin_panel import register_bridging_panel
     from coopol.bridging.cli import bridging
     from coopol.bridging.models import IdeaBridging
     from coopol.bridging.presenters import bridging_field, section, sort_note
@@ -40,4 +41,5 @@ def register(app: Flask) -> None:
     add_idea_section(app, "bridging/_idea_section.html", section)
     add_worker_task(app, bridging_task)
     app.cli.add_command(bridging)
+    register_bridging_panel(app)
 

@@ -186,10 +186,15 @@ def test_the_worker_refits_on_schedule_and_after_enough_new_votes(app, planted):
         assert bridging_task() == 1  # on schedule
 
 
-def test_cli_fit_prints_its_time(app, planted):
+def test_cli_fit_prints_its_time_and_the_admin_panel_shows_the_last_fit(app, client, planted, create_member, auth):
+    create_member("chief", role="admin")
+    auth.login("chief")
+    assert 'data-testid="bridging-fit"' not in client.get("/admin/bridging").text
     result = app.test_cli_runner().invoke(args=["bridging", "fit"])
     assert result.exit_code == 0, result.output
     assert re.search(r"Fitted 239 votes of 36 members on 9 ideas \(3 parties\) in \d+\.\d\d s", result.output)
+    panel = client.get("/admin/bridging")
+    assert panel.status_code == 200 and "239 votes, 8 ideas ranked" in panel.text
 
 
 def test_an_instance_that_hides_tallies_while_open_hides_the_bridging_figures_too(app, client, planted):
