@@ -55,3 +55,6 @@ def register(app: Flask) -> None:
     from coopol.federation import groups  # issue 13: local groups are Group actors; allies join them
 
     groups.register(app)
+    from coopol.federation import gatherings  # issue 13: gatherings travel, allies' members RSVP from home
+
+    gatherings.register(app)

@@ -166,7 +166,7 @@ def _on_answer(activity: dict[str, Any], sender: Sender) -> bool:
     from coopol.groups.copies import find_copy, settle_join
 
     found = joined_by_us(activity)
-    if found is None:
+    if found is None or type_of(activity) == "TentativeAccept":
         return False
     member, target = found
     copy = find_copy(target)
@@ -193,6 +193,6 @@ def dispatch(activity: dict[str, Any], sender: Sender) -> bool:
     if kind == "Undo" and inner == "Join":
         return _on_leave(activity, sender, _undone_join_target(activity.get("object"))) or \
             any(hook(activity, sender) for hook in JOIN_TARGETS)
-    if kind in ("Accept", "Reject") and inner in ("Join", None):
+    if kind in ("Accept", "Reject", "TentativeAccept") and inner in ("Join", None):
         return _on_answer(activity, sender) or any(hook(activity, sender) for hook in JOIN_TARGETS)
     return False
