@@ -4,6 +4,7 @@ Undo(Join) withdraw), and every instance shows the origin's counts."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -188,3 +189,23 @@ def test_approval_undo_join_and_moderator_removal(parties):
                                                           "target_id": event["id"], "reason": "spam"}, expect=201)
     settle(a, b)
     assert b.api("GET", f"/events/{on_b}").status_code == 404
+
+
+def test_a_new_ally_receives_the_groups_and_upcoming_gatherings_made_before(instance):
+    from tests.federation.conftest import run_handshake
+    from tests.federation.content.conftest import Party
+
+    a, b = Party(instance("a", FEDERATION_SPACE_SYNC_DELAY=1)), Party(instance("b", FEDERATION_SPACE_SYNC_DELAY=1))
+    a.member("alice")
+    group = make_group(a, "alice", slug="night-buses")
+    event = host_event(a, "alice", group="night-buses", capacity=5)
+    _rsvp(a, event["id"], "alice")
+    run_handshake(a.live, b.live)
+    settle(a, b)
+    assert copy_of(b, group["ap_id"]) is None  # not before our Accept reached b
+    time.sleep(1.1)
+    settle(a, b)
+    assert copy_of(b, group["ap_id"])["member_count"] == 1
+    on_b = copy_id(b, event["ap_id"])
+    assert on_b is not None and counts(b, on_b) == (1, 0)
+    assert view(b, on_b)["group"]["slug"] == copy_of(b, group["ap_id"])["slug"]
