@@ -25,6 +25,7 @@ DEFAULTS = {
     "FEDERATION_BACKFILL_MAX_ITEMS": 10_000,
     "FEDERATION_BACKFILL_MAX_BYTES": 32 * 1024 * 1024,
     "FEDERATION_BAN_SYNC_DELAY": 60,  # seconds after an alliance forms before our bans in force are sent
+    "FEDERATION_SPACE_SYNC_DELAY": 60,  # ... and our groups and upcoming gatherings (same reason)
 }
 
 
@@ -52,3 +53,9 @@ def register(app: Flask) -> None:
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
     content.register(app)
+    from coopol.federation import groups  # issue 13: local groups are Group actors; allies join them
+
+    groups.register(app)
+    from coopol.federation import gatherings  # issue 13: gatherings travel, allies' members RSVP from home
+
+    gatherings.register(app)
