@@ -21,6 +21,7 @@ SETTINGS = {
 
 def register(app: Flask) -> None:
     import click
+    from flask.cli import AppGroup
 
     from coopol.accounts.services import register_exporter
     from coopol.config import ConfigError
@@ -55,9 +56,7 @@ def register(app: Flask) -> None:
         return {"password_reset_url": lambda: url_for("mail.password_reset"),
                 "email_settings_url": lambda: url_for("mail.email_settings")}
 
-    @click.group("mail", help="E-mail: send what is due.")
-    def mail_group() -> None:
-        pass
+    mail_group = AppGroup("mail", help="E-mail: send what is due.")
 
     @mail_group.command("send-due")
     @click.option("--rounds", default=100, show_default=True, help="At most this many rounds of a batch each.")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
@@ -77,7 +78,8 @@ def send_due_digests(now: datetime | None = None, limit: int | None = None) -> i
                 queue_for_member(member, DIGEST, "digest",
                                  lambda: _("[%(name)s] What happened in what you follow",
                                            name=current_app.config["NAME"]),
-                                 optional=True, items=items,
+                                 optional=True, items=items, since=lambda when=last or now - period:
+                                 format_date(when, format="long"),
                                  dedupe_key=f"digest:{member.id}:{last.isoformat()[:19] if last else 'first'}")
             settings.digest_sent_at = now
     return len(members)
