@@ -191,7 +191,8 @@ def _seed(app, create_member) -> dict:
                 "action_id": [hide.id], "entry_id": [entry], "target": [("idea", idea.id), ("comment", against.id),
                                                                        ("member", eva.id)],
                 "activity_uuid": [uuid.uuid4()], "filename": ["coopol.css"],
-                "key": sorted(app.extensions[PANELS]), "host": ["ally.example"], "slug": [group.slug]}
+                "key": sorted(app.extensions[PANELS]), "host": ["ally.example"], "slug": [group.slug],
+                "token": ["not-a-token"]}
 
 
 def _urls(app, values: dict) -> list[str]:

@@ -19,8 +19,9 @@ def free_port() -> int:
 class Mailbox:
     """What the server received; `refuse` ("550 5.7.1 No") makes it refuse every message."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, **server_options) -> None:
         self.port = port
+        self.server_options = server_options
         self.messages: list[EmailMessage] = []
         self.refuse: str | None = None
         self.controller: Controller | None = None
@@ -32,7 +33,7 @@ class Mailbox:
         return "250 OK"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **self.server_options)
         self.controller.start()
 
     def stop(self) -> None:

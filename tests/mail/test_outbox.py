@@ -153,3 +153,45 @@ def test_erasure_removes_the_member_s_mail(mail_app, create_member, token_for):
     assert client.delete("/api/v1/me", headers=token_for("alice", target_app=mail_app)).status_code == 204
     with mail_app.app_context(), unit_of_work():
         assert db.session.scalar(select(OutboxMail.id)) is None
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH")
+def test_an_authenticating_server_gets_the_url_s_user_and_password(make_app, create_member):
+    from aiosmtpd.smtp import AuthResult
+
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=auth_data.login == b"ideas" and auth_data.password == b"p@ss word")
+
+    box = Mailbox(free_port(), auth_required=True, auth_require_tls=False, authenticator=authenticator)
+    box.start()
+    try:
+        for name, secret in (("wrong", "nope"), ("right", "p%40ss%20word")):
+            app = make_app(name, SMTP_URL=f"smtp://ideas:{secret}@127.0.0.1:{box.port}", MAIL_REPEAT_SECONDS=0)
+            create_member("alice", target_app=app)
+            forget_queued(app)
+            app.test_client().post("/api/v1/password-reset", json={"email": "alice@example.org"})
+            assert send_all(app) == 1
+            [row] = _rows(app)
+            assert row.state == (SENT if name == "right" else PENDING), row.last_error
+    finally:
+        box.stop()
+    assert len(box.messages) == 1 and logins[-1] == (b"ideas", b"p@ss word")
+
+
+def test_password_reset_requests_are_rate_limited(make_app, mailbox):
+    app = make_app("limited", SMTP_URL=mailbox.url, RATELIMIT_ENABLED=True, RATELIMIT_PASSWORD_RESET="2/hour")
+    client = app.test_client()
+    answers = [client.post("/api/v1/password-reset", json={"email": "x@example.org"}).status_code for _ in range(3)]
+    assert answers == [202, 202, 429]
+
+
+def test_coopol_worker_once_sends_the_mail_too(mail_app, mailbox, create_member):
+    create_member("alice")
+    forget_queued(mail_app)
+    mail_app.test_client().post("/api/v1/password-reset", json={"email": "alice@example.org"})
+    result = mail_app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert len(mailbox.to("alice@example.org")) == 1
