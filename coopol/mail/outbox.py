@@ -55,15 +55,16 @@ def enqueue_mail(member: Member | None, to_address: str, kind: str, subject: str
                  dedupe_key: str | None = None) -> OutboxMail:
     """Queue one message, in the caller's transaction. With `dedupe_key`, a key already queued is that
     message: still waiting, it takes the newer text (a coalesced notification counts up); sent, it stays."""
+    subject = " ".join(subject.split())[:255]  # one line: a header cannot hold a line break
     if dedupe_key is not None:
         existing = db.session.scalar(select(OutboxMail).where(OutboxMail.dedupe_key == dedupe_key))
         if existing is not None:
             if existing.state == PENDING and existing.attempts == 0:
-                existing.subject, existing.text_body, existing.html_body = subject[:255], text_body, html_body
+                existing.subject, existing.text_body, existing.html_body = subject, text_body, html_body
             return existing
     domain = sender_address().rsplit("@", 1)[-1]
     mail = OutboxMail(member_id=member.id if member else None, to_address=to_address, kind=kind,
-                      dedupe_key=dedupe_key, message_id=make_msgid(domain=domain), subject=subject[:255],
+                      dedupe_key=dedupe_key, message_id=make_msgid(domain=domain), subject=subject,
                       text_body=text_body, html_body=html_body, unsubscribe_url=unsubscribe_url,
                       state=PENDING, attempts=0, next_attempt_at=utcnow(), last_error="")
     db.session.add(mail)
@@ -115,12 +116,19 @@ def send_due(limit: int | None = None, now: datetime | None = None) -> int:
     with unit_of_work():
         rows = list(db.session.scalars(select(OutboxMail).where(OutboxMail.id.in_(claimed))
                                        .order_by(OutboxMail.id)))
-        jobs = [(row.id, row.attempts, build_message(row)) for row in rows]
+        jobs, broken = [], []
+        for row in rows:
+            try:
+                jobs.append((row.id, row.attempts, build_message(row)))
+            except (ValueError, TypeError) as error:  # a row no message can be made of: never retried
+                broken.append((row.id, f"{type(error).__name__}: {error}"))
     db.session.remove()
+    for mail_id, error in broken:
+        _record(mail_id, current_app.config["MAIL_MAX_ATTEMPTS"], lease, error)
     results = send_messages(settings, (message for _id, _attempts, message in jobs))
     for (mail_id, attempts, _message), result in zip(jobs, results, strict=True):
         _record(mail_id, attempts, lease, result.error)
-    return len(jobs)
+    return len(jobs) + len(broken)
 
 
 def _record(mail_id: int, attempts: int, lease: datetime, error: str) -> None:

@@ -195,3 +195,16 @@ def test_coopol_worker_once_sends_the_mail_too(mail_app, mailbox, create_member)
     result = mail_app.test_cli_runner().invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert len(mailbox.to("alice@example.org")) == 1
+
+
+def test_a_message_that_cannot_be_built_fails_at_once_and_the_others_go(mail_app, mailbox, create_member):
+    from coopol.mail.outbox import enqueue_mail
+
+    with mail_app.app_context(), unit_of_work():
+        broken = enqueue_mail(None, "bad\naddress@example.org", "notification", "Line\nbreak", "t", "<p>h</p>")
+        assert broken.subject == "Line break"
+        enqueue_mail(None, "good@example.org", "notification", "Fine", "t", "<p>h</p>")
+    assert send_all(mail_app) == 2
+    states = {row.to_address: row.state for row in _rows(mail_app)}
+    assert states == {"bad\naddress@example.org": FAILED, "good@example.org": SENT}
+    assert [m["To"] for m in mailbox.messages] == ["good@example.org"]
