@@ -204,3 +204,13 @@ def test_email_addresses_never_leave_the_instance(app, create_member):
     assert person.status_code == 200 and person.json["type"] == "Person"
     assert "alice@example.org" not in person.get_data(as_text=True)
     assert "email" not in person.get_data(as_text=True).lower()
+
+
+def test_the_export_tells_what_mail_stores(app, create_member, token_for):
+    create_member("alice")
+    headers = token_for("alice")
+    data = app.test_client().get("/api/v1/me/export", headers=headers).json
+    assert data["account"]["email_confirmed_at"] is None
+    assert data["mail"]["unsubscribed_at"] is None
+    assert [m["kind"] for m in data["mail"]["messages"]] == ["confirm_email"]
+    assert app.test_client().get("/api/v1/me", headers=headers).json["email_confirmed_at"] is None
