@@ -60,6 +60,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_BACKOFF_SECONDS": 30,  # first wait; doubles with each further failure
     "LOGIN_BACKOFF_MAX_SECONDS": 3600,
     "REMOTE_IMAGES": "link",  # link | allow: Markdown images from other hosts than this and allies
+    # E-mail (coopol/mail): smtp://user:pass@host:587?starttls=1, smtps://… (implicit TLS); "" = none sent
+    "SMTP_URL": "",
+    "MAIL_FROM": "",  # the From address; "" = noreply@ the instance's host
+    "REQUIRE_CONFIRMED_EMAIL_TO_VOTE": False,  # anti-astroturfing: local members confirm their address first
     "RATELIMIT_HEADERS_ENABLED": True,
     # Proxies in front that set X-Forwarded-For/-Proto/-Host (nginx as the TLS proxy: 1). 0 trusts none of
     # these headers: anyone could claim https or another address.

@@ -204,7 +204,7 @@ def _seed(app, create_member) -> dict:
                                                                        ("member", eva.id)],
                 "activity_uuid": [uuid.uuid4()], "filename": ["coopol.css"],
                 "key": sorted(app.extensions[PANELS]), "host": ["ally.example"], "slug": [group.slug],
-                "event_id": [gathering.id]}
+                "event_id": [gathering.id], "token": ["not-a-token"]}
 
 
 def _urls(app, values: dict) -> list[str]:
