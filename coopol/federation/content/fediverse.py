@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from coopol.extensions import db
 from coopol.federation.activities import InboxContext
 from coopol.federation.content import objects
+from coopol.federation.content.people import member_for_actor
 from coopol.federation.content.resolve import find_comment, find_idea
 from coopol.federation.followers import is_follower
 from coopol.federation.models import FediverseVote
@@ -59,7 +60,7 @@ def _local_target(url: str | None) -> Idea | Comment:
 
 
 def _reply(activity: dict[str, Any], ctx: InboxContext) -> None:
-    from coopol.federation.content.receive import add_comment
+    from coopol.ideas.services import post_comment
     from coopol.moderation.held import hold_for_review
 
     mode = replies_mode()
@@ -71,7 +72,10 @@ def _reply(activity: dict[str, Any], ctx: InboxContext) -> None:
     if objects.is_local_id(note.id) or find_comment(note.id) is not None:
         raise NotApplied("already here")
     parent = _local_target(note.in_reply_to)
-    comment = add_comment(note, parent)
+    idea = parent.idea if isinstance(parent, Comment) else parent
+    comment = post_comment(member_for_actor(note.author, fetch=False), idea, body=note.body, stance=note.stance,
+                           parent_id=parent.id if isinstance(parent, Comment) else None, ap_id=note.id,
+                           origin_host=ctx.host, created_at=note.published)
     if mode == "moderated":
         hold_for_review("comment", comment)
 
