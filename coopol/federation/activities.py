@@ -5,7 +5,8 @@
 raises, the stored item is left `errored` and the worker retries it. A handler is `handshake` when a
 host that is not allied may send it (Follow, Accept, Reject, Undo of a Follow); its `gate` then says
 whether this host may. `open_to` lets a non-ally send a kind that allies send too (a follower's reply or
-like, see content/fediverse.py): the alliance check is skipped when it says yes. Issue 6 registers Create, Update, Delete, Like, Announce... the same way.
+like, see content/fediverse.py): the alliance check is skipped when it says yes. Issue 6 registers
+Create, Update, Delete, Like, Announce... the same way.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import requests
 import requests_http_signature
 from http_message_signatures import algorithms
 
-from tests.federation.content.conftest import Party, settle
 from tests.federation.conftest import run_handshake
+from tests.federation.content.conftest import Party, settle
 
 AS = "https://www.w3.org/ns/activitystreams"
 
@@ -52,8 +52,10 @@ class FediversePeer:
                     "endpoints": {"sharedInbox": f"{self.url}/inbox"},
                     "publicKey": {"id": f"{actor}#main-key", "owner": actor, "publicKeyPem": public}}
         if self.flavour == "mastodon":
-            document.update(manuallyApprovesFollowers=False, discoverable=True, featured=f"{actor}/collections/featured")
-        self.peer.answer(urlsplit(actor).path, 200, document, headers={"Content-Type": "application/activity+json"})
+            document.update(manuallyApprovesFollowers=False, discoverable=True,
+                            featured=f"{actor}/collections/featured")
+        self.peer.answer(urlsplit(actor).path, 200, document,
+                         headers={"Content-Type": "application/activity+json"})
         self.peer.answer(f"{urlsplit(actor).path}/inbox", 202)
         return actor
 
@@ -118,7 +120,8 @@ def _followers(party: Party) -> list[tuple[str, str]]:
     from coopol.extensions import db
     from coopol.federation.models import Follower
 
-    return party.query(lambda: [(r.actor_id, r.state) for r in db.session.scalars(select(Follower).order_by(Follower.id))])
+    return party.query(lambda: [(r.actor_id, r.state)
+                                for r in db.session.scalars(select(Follower).order_by(Follower.id))])
 
 
 def test_mastodon_and_fedify_follow_receive_one_announce_per_shared_inbox_and_unfollow(instance, fediverse):
