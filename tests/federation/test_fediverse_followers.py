@@ -157,13 +157,23 @@ def test_mastodon_and_fedify_follow_receive_one_announce_per_shared_inbox_and_un
     assert len([r for r in masto.received("/inbox") if r["type"] == "Announce"]) == 2  # bob still follows
     assert len([r for r in fedify.received("/inbox") if r["type"] == "Announce"]) == 1  # nobody left there
 
+    # an official answer reaches followers as an Announce of the Update
+    a.api("POST", f"/ideas/{idea['id']}/answer", as_="amod", expect=200,
+          json={"state": "evaluating", "answer": "On the congress agenda."})
+    settle(a)
+    update = [r["object"] for r in masto.received("/inbox") if r["type"] == "Announce"][-1]
+    assert update["type"] == "Update" and update["object"]["id"] == idea["ap_id"]
+    assert update["object"]["answer"] == "On the congress agenda." and update["object"]["lifecycle"] == "evaluating"
+
     # the Group's outbox is public and paged, with no ally at all
     client = a.app.test_client()
     accept = {"Accept": "application/activity+json"}
     outbox = client.get("/g/ideas/outbox", headers=accept).json
-    assert outbox["type"] == "OrderedCollection" and outbox["totalItems"] == 2
+    assert outbox["type"] == "OrderedCollection" and outbox["totalItems"] == 3
     page = client.get(outbox["first"].removeprefix(a.url), headers=accept).json
-    assert [item["object"]["name"] for item in page["orderedItems"]] == ["Bike lanes everywhere", "Free night buses"]
+    assert [item["object"]["type"] for item in page["orderedItems"]] == ["Update", "Page", "Page"]
+    assert [item["object"]["name"] for item in page["orderedItems"][1:]] == ["Bike lanes everywhere",
+                                                                              "Free night buses"]
 
 
 def _ally_count() -> int:
