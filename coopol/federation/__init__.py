@@ -33,13 +33,14 @@ def register(app: Flask) -> None:
     from coopol.core.events import subscribe
     from coopol.core.text import register_image_hosts
     from coopol.extensions import csrf, limiter
-    from coopol.federation import admin, alliances, cli, routes
+    from coopol.federation import admin, alliances, cli, followers, routes
     from coopol.federation.hooks import allied_image_hosts, forget_member_key
     from coopol.federation.parties import register_parties
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     alliances.register_handlers()
+    followers.register_handlers()  # Follow and Undo(Follow): the alliance handshake, or a fediverse follower
     csrf.exempt(routes.bp)  # signed by the sending server, not a browser form
     limiter.exempt(routes.receive)  # inbox POSTs are signed by allies; a burst of deliveries is normal
     app.register_blueprint(routes.bp)
@@ -47,6 +48,7 @@ def register(app: Flask) -> None:
     cli.register_commands(app)  # `coopol allies ...`, `coopol worker`
 
     admin.register_allies_panel(app)
+    admin.register_followers_panel(app)
     subscribe(app, "member_erasing", forget_member_key)
     register_parties(app)
     register_image_hosts(app, allied_image_hosts)

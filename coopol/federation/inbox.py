@@ -1,12 +1,13 @@
 """Receiving activities (`/inbox`, `/g/ideas/inbox`, `/u/<handle>/inbox`).
 
 Every check of ARCHITECTURE.md runs before anything is stored: size (413), JSON (400), a signature
-(401), the sender's host allied, or the activity part of the alliance handshake (403), the key
-fetched from the actor's own host and verified over the body's digest within the Date window (401),
-the key's owner is the activity's actor (401), the activity's id and embedded objects' ids on the
-actor's host (403), then the handler's own `verify`. A rejected request writes nothing. An accepted
-activity is stored once by id (a repeat is acknowledged and ignored), processed, and answered 202; if
-processing fails the item stays `errored` and the worker retries it.
+(401), the sender's host allied, or the activity part of the alliance handshake, or a fediverse
+follower's reply or like (403), the key fetched from the actor's own host and verified over the
+body's digest within the Date window (401), the key's owner is the activity's actor (401), the
+activity's id and embedded objects' ids on the actor's host (403), then the handler's own `verify`.
+A rejected request writes nothing. An accepted activity is stored once by id (a repeat is
+acknowledged and ignored), processed, and answered 202; if processing fails the item stays `errored`
+and the worker retries it.
 
 On SQLite a write transaction holds the database lock, so the checks that read the database end
 their transaction before any remote key is fetched over the network.
@@ -145,6 +146,8 @@ def _gate(activity: dict[str, Any], ctx: InboxContext) -> None:
             return
         raise PermissionDenied(f"{ctx.host} may not send this {type_of(activity)} (no matching alliance request).")
     if ctx.ally is None or not ctx.ally.is_allied:
+        if handler is not None and handler.open_to is not None and handler.open_to(activity, ctx):
+            return  # a fediverse follower's reply or like (content/fediverse.py decides what it does)
         raise PermissionDenied(f"{ctx.host} is not an ally of this instance.")
 
 

@@ -156,6 +156,8 @@ class IdeaSchema(DumpSchema):
     edited_at = fields.DateTime(allow_none=True)
     comment_count = fields.Integer()
     tally = fields.Nested(TallySchema)
+    fediverse_votes = fields.Nested(CountsSchema, metadata={
+        "description": "likes (support) and dislikes (oppose) from fediverse followers: never in the tally"})
     my_vote = fields.String(allow_none=True)
     reached_threshold = fields.Boolean(allow_none=True)
     hidden = fields.Boolean()

@@ -630,6 +630,11 @@ def _guarded(fn: Callable[[dict[str, Any], InboxContext], None]) -> Callable[[di
 
 
 def receive_direct(activity: dict[str, Any], ctx: InboxContext) -> None:
+    if ctx.ally is None or not ctx.ally.is_allied:  # a fediverse follower (the inbox let only those through)
+        from coopol.federation.content.fediverse import receive_from_follower
+
+        receive_from_follower(activity, ctx)
+        return
     _dispatch(activity, Sender(ctx.actor_id, ctx, announced=False))
 
 
@@ -653,7 +658,8 @@ CONTENT_TYPES = ("Create", "Update", "Delete", "Like", "Dislike", "Flag", "Lock"
 
 
 def register_handlers() -> None:
-    for kind in CONTENT_TYPES:
-        register_handler(kind, _guarded(receive_direct))
-    register_handler("Undo", _guarded(receive_direct))  # Undo of a Follow keeps its own handler
+    from coopol.federation.content.fediverse import FOLLOWER_KINDS, follower_may_send
+
+    for kind in CONTENT_TYPES + ("Undo",):  # Undo of a Follow keeps its own handler
+        register_handler(kind, _guarded(receive_direct), open_to=follower_may_send if kind in FOLLOWER_KINDS else None)
     register_handler("Announce", _guarded(receive_announce), verify=verify_announce)

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     from coopol.federation.actors import EXTRA_SIGNERS
     from coopol.federation.content.receive import DISPATCH_HOOKS, _guarded, receive_direct
     from coopol.federation.discovery import WEBFINGER_RESOLVERS
+    from coopol.federation.followers import register_group_actor
     from coopol.federation.groups import actors, publish, receive, routes
 
     if actors.group_signer not in EXTRA_SIGNERS:
@@ -26,6 +27,7 @@ def register(app: Flask) -> None:
     for kind in ("Accept", "Reject"):
         register_handler(kind, _guarded(receive_direct), inner_type="Join")
     publish.subscribe_all(app)
+    register_group_actor(app, lambda url: actors.local_group_for_actor(url) is not None)  # followable
     csrf.exempt(routes.bp)
     limiter.exempt(routes.inbox)
     app.register_blueprint(routes.bp)
