@@ -253,9 +253,45 @@ def _appeal(report: SeedReport, entry: ActionSeed, action, appeal_action: Callab
 
 
 # Called in this order for each instance before its servers start (see the module's docstring).
+def seed_groups(instance: Instance) -> SeedReport:
+    """Local groups: started by their organiser, joined by their members (requests approved), co-organisers
+    named. A group is recognised by its name, a membership by its member."""
+    from coopol.extensions import db
+    from coopol.groups import guards, memberships
+    from coopol.groups.models import Group
+    from coopol.groups.services import create_group
+
+    report = SeedReport()
+    with instance.unit():
+        existing = {g.name: g for g in db.session.scalars(select(Group).where(Group.origin_host.is_(None)))}
+        for entry in instance.seed.groups:
+            group = existing.get(entry.name)
+            organiser = _member(entry.organiser)
+            if group is None:
+                with report.attempt(f"group '{entry.key}'"):
+                    group = create_group(organiser, name=entry.name, description=entry.description,
+                                         kind=entry.kind, scope=entry.scope, joining=entry.joining)
+                    report.add("groups_new")
+                if group is None:
+                    continue
+            for handle in entry.members:
+                member = _member(handle)
+                membership = guards.membership_of(group, member)
+                with report.attempt(f"{handle} in group '{entry.key}'"):
+                    if membership is None:
+                        membership = memberships.join_group(member, group)
+                        report.add("memberships_new")
+                    if membership.state == "pending":
+                        memberships.approve_membership(organiser, group, member)
+                    if handle in entry.organisers and membership.role != "organiser":
+                        memberships.name_organiser(organiser, group, member)
+    return report
+
+
 SEEDERS: tuple[tuple[str, Callable[[Instance], SeedReport]], ...] = (
     ("ideas, debates and votes", seed_ideas),
     ("reports, decisions and appeals", seed_moderation),
+    ("groups and their members", seed_groups),
 )
 
 

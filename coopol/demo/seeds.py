@@ -136,6 +136,22 @@ class ModerationSeed:
 
 
 @dataclass(frozen=True)
+class GroupSeed:
+    """A local group: its organiser starts it, `organisers` become organisers too, `members` join (and are
+    approved by the organiser when joining needs approval)."""
+
+    key: str
+    name: str
+    description: str
+    kind: str  # territorial | thematic
+    scope: str | None
+    joining: str  # open | approval
+    organiser: str
+    organisers: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class InstanceSeed:
     folder: Path
     name: str
@@ -148,6 +164,7 @@ class InstanceSeed:
     remote: tuple[RemoteSeed, ...] = ()
     moderation: ModerationSeed = ModerationSeed()
     languages: tuple[str, ...] = ()
+    groups: tuple[GroupSeed, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -316,8 +333,50 @@ def load_seed(folder: Path) -> InstanceSeed:
         raise SeedError(f"{where}: 'languages' must list the party's language and others of "
                         f"{', '.join(LANGUAGES)}, each once")
     moderation = _load_moderation(data.get("moderation", {}), where, members, ideas)
+    groups = _load_groups(data.get("groups", []), where, handles, codes)
     return InstanceSeed(folder.resolve(), name, description, language, port_offset, tuple(scopes),
-                        tuple(members), tuple(ideas), tuple(remote), moderation, tuple(languages))
+                        tuple(members), tuple(ideas), tuple(remote), moderation, tuple(languages), groups)
+
+
+GROUP_KINDS = ("territorial", "thematic")
+JOININGS = ("open", "approval")
+
+
+def _load_groups(data: Any, where: str, handles: set[str], codes: list[str]) -> tuple[GroupSeed, ...]:
+    if not isinstance(data, list):
+        raise SeedError(f"{where}: 'groups' must be a list of tables ([[groups]])")
+    groups: list[GroupSeed] = []
+    for index, entry in enumerate(data):
+        key = _require(entry, "key", str, f"{where}: groups[{index}]")
+        here = f"{where}: group '{key}'"
+        name = _require(entry, "name", str, here)
+        if not 3 <= len(name) <= 100:
+            raise SeedError(f"{here}: the name must have 3 to 100 characters")
+        kind = entry.get("kind", "thematic")
+        if kind not in GROUP_KINDS:
+            raise SeedError(f"{here}: kind '{kind}' is not one of {', '.join(GROUP_KINDS)}")
+        scope = entry.get("scope")
+        if kind == "territorial" and scope is None:
+            raise SeedError(f"{here}: a territorial group needs a 'scope'")
+        if scope is not None and scope not in codes:
+            raise SeedError(f"{here}: scope '{scope}' is not one of the instance's scopes")
+        joining = entry.get("joining", "open")
+        if joining not in JOININGS:
+            raise SeedError(f"{here}: joining '{joining}' is not one of {', '.join(JOININGS)}")
+        organiser = _require(entry, "organiser", str, here)
+        if organiser not in handles:
+            raise SeedError(f"{here}: organiser '{organiser}' is not a seed member")
+        organisers = _handles(entry, "organisers", handles, here)
+        members = _handles(entry, "members", handles, here)
+        if organiser in members or organiser in organisers:
+            raise SeedError(f"{here}: the organiser who starts the group is in it already: list them once")
+        if not set(organisers) <= set(members):
+            raise SeedError(f"{here}: 'organisers' must also be listed in 'members'")
+        groups.append(GroupSeed(key, name, _require(entry, "description", str, here).strip(), kind, scope,
+                                joining, organiser, organisers, members))
+    if len({g.key for g in groups}) != len(groups) or len({g.name for g in groups}) != len(groups):
+        raise SeedError(f"{where}: two groups share a key or a name")
+    return tuple(groups)
 
 
 def _load_moderation(data: Any, where: str, members: list[MemberSeed], ideas: list[IdeaSeed]) -> ModerationSeed:
