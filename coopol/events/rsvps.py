@@ -28,7 +28,7 @@ from coopol.core.events import publish
 from coopol.core.schemas import parse_id
 from coopol.core.time import utcnow
 from coopol.events import guards
-from coopol.events.models import Event, Rsvp, RsvpStatus
+from coopol.events.models import RSVP_STATES, Event, Rsvp, RsvpStatus
 from coopol.extensions import db
 
 _COUNTER = {RsvpStatus.GOING: "going_count", RsvpStatus.WAITLISTED: "waitlist_count",
@@ -136,8 +136,8 @@ def leave(event: Event, member: Member) -> str | None:
 
 def promote_waitlist(event: Event) -> list[Rsvp]:
     """Move people up from the waitlist, in order, while there are places (the event row locked)."""
-    if not event.is_local:
-        return []
+    if not event.is_local or event.state not in RSVP_STATES or event.ends_at <= utcnow():
+        return []  # nobody gets a place at a cancelled or past gathering
     promoted = []
     while _has_place(event):
         first = db.session.scalars(select(Rsvp).where(Rsvp.event_id == event.id,

@@ -103,3 +103,16 @@ def test_report_before_the_end_is_409_and_bad_report_422(client, member, create_
     assert response.status_code == 422 and "minutes" in response.json["errors"]
     response = client.post(f"/api/v1/events/{past['id']}/report", json={"minutes": "x", "turnout": -1}, headers=alice)
     assert response.status_code == 422 and "turnout" in response.json["errors"]
+
+
+def test_wrong_types_are_422_naming_the_field(client, member, rows):
+    alice = member("alice")
+    before = rows()
+    for body, field in (({"place": {"name": "Square", "lat": "north", "lon": 2}}, "place"),
+                        ({"capacity": "ten"}, "capacity"), ({"capacity": True}, "capacity"),
+                        ({"requires_approval": "maybe"}, "requires_approval"), ({"starts_at": 12}, "starts_at")):
+        response = client.post("/api/v1/events", json={**BASE, **body}, headers=alice)
+        assert response.status_code == 422, (body, response.json)
+        assert field in response.json["errors"] or any(k.startswith(field) for k in response.json["errors"]), \
+            response.json
+    assert rows() == before

@@ -45,6 +45,11 @@ def test_moderators_report_hide_lock_and_remove_a_gathering(client, member, crea
     report = client.post("/api/v1/reports", json={"target_type": "event", "target_id": event["id"],
                                                   "reason": "spam", "text": "Advertising"}, headers=bob)
     assert report.status_code == 201, report.json
+    queue = client.get("/api/v1/moderation/queue", headers=mod)
+    assert queue.status_code == 200 and queue.json["items"][0]["target"]["label"] == "gathering “Suspicious meetup”"
+    assert client.get("/moderation", headers=mod).status_code == 200
+    page = client.get(f"/moderation/items/event/{event['id']}", headers=mod)
+    assert page.status_code == 200 and "Suspicious meetup" in page.get_data(as_text=True)
 
     def act(action, **extra):
         return client.post("/api/v1/moderation/actions", json={"action": action, "target_type": "event",

@@ -112,3 +112,14 @@ def test_attendee_list_private_unless_opted_in(client, member, create_event):
     # Carol opts in with a second RSVP: her status stays, the flag changes.
     assert _rsvp(client, event, carol, public=True).json["status"] == "going"
     assert len(client.get(f"/api/v1/events/{event['id']}/attendees").json["items"]) == 2
+
+
+def test_nobody_is_promoted_into_a_cancelled_gathering(client, member, create_event, check_counts):
+    host, bob, carol = member("host"), member("bob"), member("carol")
+    event = create_event(host, capacity=1)
+    _rsvp(client, event, bob)
+    _rsvp(client, event, carol)
+    client.post(f"/api/v1/events/{event['id']}/cancel", json={}, headers=host)
+    assert client.delete(f"/api/v1/events/{event['id']}/rsvp", headers=bob).status_code == 200
+    assert client.get(f"/api/v1/events/{event['id']}", headers=carol).json["my_rsvp"]["status"] == "waitlisted"
+    check_counts()
