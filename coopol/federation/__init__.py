@@ -52,3 +52,9 @@ def register(app: Flask) -> None:
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
     content.register(app)
+    from coopol.federation import groups  # issue 13: local groups are Group actors; allies join them
+
+    groups.register(app)
+    from coopol.federation import gatherings  # issue 13: gatherings travel, allies' members RSVP from home
+
+    gatherings.register(app)

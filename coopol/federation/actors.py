@@ -3,6 +3,7 @@ per local member (/u/<handle>); their documents, and the key each one signs with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,16 @@ def local_member_for_actor(actor_id: str) -> Member | None:
                                                   Member.erased_at.is_(None)))
 
 
+# Other actors of ours (the local groups' `Group` actors): each returns (key id, private PEM) or None.
+EXTRA_SIGNERS: list[Callable[[str], tuple[str, str] | None]] = []
+
+
 def signer_for(actor_id: str) -> tuple[str, str]:
     """(key id, private PEM) to sign as one of our actors; ValueError for anything else."""
+    for extra in EXTRA_SIGNERS:
+        found = extra(actor_id)
+        if found is not None:
+            return found
     if actor_id == instance_actor_id():
         return key_id_for(actor_id), _file_keypair("instance")[0]
     if actor_id == group_id():

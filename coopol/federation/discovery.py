@@ -34,12 +34,27 @@ def _local_member(handle: str) -> Member | None:
                                                   Member.erased_at.is_(None)))
 
 
+# Other accounts of ours (the local groups): given an `acct:` user name or an actor URL, each answers
+# (actor id, profile page, user name) or None. Consulted after the party Group and the members.
+WEBFINGER_RESOLVERS: list[Callable[[str | None, str | None], tuple[str, str, str] | None]] = []
+
+
+def _extra_account(username: str | None, url: str | None) -> tuple[str, str, str] | None:
+    for resolve in WEBFINGER_RESOLVERS:
+        found = resolve(username, url)
+        if found is not None:
+            return found
+    return None
+
+
 def webfinger(resource: str) -> dict[str, Any]:
-    """The JRD for `acct:ideas@host`, `acct:<handle>@host`, or one of our actor URLs."""
+    """The JRD for `acct:ideas@host`, `acct:<handle>@host`, one of our actor URLs, or another account a
+    resolver knows (a local group)."""
     resource = (resource or "").strip()
     if not resource:
         raise ValidationFailed.field("resource", "Give a resource, e.g. acct:ideas@" + server_host())
     username: str | None = None
+    extra: tuple[str, str, str] | None = None
     if resource.startswith("acct:"):
         user, _, host = resource[5:].partition("@")
         try:
@@ -54,15 +69,23 @@ def webfinger(resource: str) -> dict[str, Any]:
     elif resource.startswith(f"{base_url()}/u/"):
         username = resource[len(f"{base_url()}/u/"):]
     else:
-        raise NotFound(f"{resource} is not an account of {server_host()}.")
-    if username == GROUP_NAME:
+        extra = _extra_account(None, resource)
+        if extra is None:
+            raise NotFound(f"{resource} is not an account of {server_host()}.")
+    if extra is not None:
+        actor, profile, username = extra
+    elif username == GROUP_NAME:
         actor, profile = group_id(), f"{base_url()}/"
     else:
         member = _local_member(username)
-        if member is None:
-            raise NotFound(f"{resource} is not an account of {server_host()}.")
-        actor, profile = member_actor_id(member.handle), f"{base_url()}/members/{member.handle}"
-        username = member.handle
+        if member is not None:
+            actor, profile = member_actor_id(member.handle), f"{base_url()}/members/{member.handle}"
+            username = member.handle
+        else:
+            extra = _extra_account(username, None)
+            if extra is None:
+                raise NotFound(f"{resource} is not an account of {server_host()}.")
+            actor, profile, username = extra
     return {
         "subject": f"acct:{username}@{server_host()}",
         "aliases": [actor, profile],

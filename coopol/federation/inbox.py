@@ -105,12 +105,12 @@ def parse_body(request: Request, body: bytes) -> tuple[dict[str, Any], str, str,
 
 def check_ids_on_actor_host(activity: dict[str, Any], actor_id: str, host: str) -> None:
     """The actor speaks only for ids on its own host, except an Announce by the object's own Group
-    (FEP-1b12), and except Accept/Reject, whose object is the Follow we sent."""
+    (FEP-1b12), and except Accept/Reject/TentativeAccept, whose object is the Follow (or Join) we sent."""
     if not _on_host(activity["id"], host):
         raise PermissionDenied("The activity id is not on the actor's host.")
     kind = type_of(activity)
     obj = activity.get("object")
-    if kind in ("Accept", "Reject") or not isinstance(obj, dict) or id_of(obj) is None:
+    if kind in ("Accept", "Reject", "TentativeAccept") or not isinstance(obj, dict) or id_of(obj) is None:
         return
     if kind == "Announce":
         if _on_host(id_of(obj) or "", host) or actor_id in _audiences(obj):

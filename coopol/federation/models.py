@@ -119,6 +119,19 @@ class RemoteActor(db.Model):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class GroupKey(db.Model):
+    """A local group's RSA key pair (its `Group` actor at /groups/<slug> signs with it), encrypted as
+    members' keys are, bound to the group's id."""
+
+    __tablename__ = "federation_group_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), unique=True)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class MemberKey(db.Model):
     """A local member's RSA key pair; the private key is encrypted with a key derived from the
     instance secret (AES-GCM), so a database dump alone does not let anyone sign as the member."""

@@ -552,7 +552,15 @@ def _on_flag(activity: dict[str, Any], sender: Sender) -> None:
 # -------------------------------------------------------------------------------- dispatch
 
 
+# Other kinds of objects (groups, gatherings): each hook applies the activity and returns True, or
+# returns False when it is not about its objects. Raised `Ignored`/`Retry` mean what they mean here.
+DISPATCH_HOOKS: list[Callable[[dict[str, Any], Sender], bool]] = []
+
+
 def _dispatch(activity: dict[str, Any], sender: Sender) -> None:
+    for hook in DISPATCH_HOOKS:
+        if hook(activity, sender):
+            return
     kind = type_of(activity)
     inner = type_of(activity.get("object"))
     if kind in ("Create", "Update") and inner in ("Page", "Article", "Question"):
