@@ -64,6 +64,9 @@ def test_the_three_example_instances_parse_with_their_languages_and_staff():
         # Local groups for the members to join: one bound to a territory, one thematic that asks approval.
         assert {"territorial", "thematic"} <= {g.kind for g in seed.groups}, seed.slug
         assert any(g.joining == "approval" for g in seed.groups), seed.slug
+        # Gatherings: one fills up (someone waits on the waitlist), one took place and has its report.
+        assert any(g.capacity and len(g.going) > g.capacity for g in seed.gatherings), seed.slug
+        assert any(g.days < 0 and g.report for g in seed.gatherings), seed.slug
         # The interface switch offers every language, the party's own first.
         assert seed.languages[0] == seed.language and {"en", "fr", "es", "de"} <= set(seed.languages), seed.slug
     # Shared scope codes are what lets one party filter another's ideas by territory.
@@ -357,6 +360,8 @@ def test_seeding_gives_old_accounts_a_public_moderation_log_reports_and_an_appea
         assert first["new"] == len(seed.members) and first["ideas_new"] == len(seed.ideas)
         assert first["groups_new"] == len(seed.groups)
         assert first["memberships_new"] == sum(len(g.members) for g in seed.groups)
+        assert first["gatherings_new"] == len(seed.gatherings)
+        assert first["rsvps_new"] == sum(len(g.going) for g in seed.gatherings)
         with instance.app.app_context():
             assert instance.app.config["LANGUAGES"] == list(seed.languages)
             entries, _ = list_modlog(limit=50)
@@ -384,6 +389,16 @@ def test_seeding_gives_old_accounts_a_public_moderation_log_reports_and_an_appea
                 assert group.member_count == 1 + len(group_seed.members), group_seed.key
                 assert {m.member.handle for m in organisers(group)} == {group_seed.organiser,
                                                                         *group_seed.organisers}
+            from coopol.events.models import Event
+
+            for gathering in seed.gatherings:
+                event = db.session.scalar(select(Event).where(Event.title == gathering.title))
+                if gathering.capacity:
+                    assert event.going_count == min(gathering.capacity, len(gathering.going)), gathering.key
+                    assert event.waitlist_count == max(0, len(gathering.going) - gathering.capacity)
+                if gathering.report:
+                    assert event.reported_at is not None and event.turnout == gathering.turnout
+                    assert event.ends_at < utcnow()
             # One hash for everyone, and it is the demo password's.
             assert authenticate(seed.admin.handle, coopol.demo.DEMO_PASSWORD).handle == seed.admin.handle
 
