@@ -42,7 +42,7 @@ def _counts(page) -> str:
     return page.get_by_test_id("event-counts").first.inner_text().strip()
 
 
-def test_members_organise_a_gathering_that_an_allys_member_joins_from_home(browser, parties):
+def test_members_organise_a_gathering_that_an_allys_member_joins_from_home(browser, parties):  # noqa: F811
     a, b = parties(2)
     for handle in ("ana", "bea", "carl", "dora"):
         a.member(handle)
@@ -82,7 +82,7 @@ def test_members_organise_a_gathering_that_an_allys_member_joins_from_home(brows
 
     # Three members RSVP: two places, then the waitlist.
     people = {"bea": bea, "carl": _person(browser, a, "carl"), "dora": _person(browser, a, "dora")}
-    for handle, page in people.items():
+    for page in people.values():
         page.goto(event_path)
         page.get_by_test_id("rsvp-button").click()
     expect(people["bea"].get_by_test_id("my-rsvp")).to_have_count(1)
