@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_BACKOFF_MAX_SECONDS": 3600,
     "REMOTE_IMAGES": "link",  # link | allow: Markdown images from other hosts than this and allies
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Proxies in front that set X-Forwarded-For/-Proto/-Host (nginx as the TLS proxy: 1). 0 trusts none of
+    # these headers: anyone could claim https or another address.
+    "PROXY_FIX": 0,
     "API_TITLE": "Coopol API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.1.0",
@@ -200,6 +203,8 @@ def _check(config: dict[str, Any]) -> None:
     if config["REMOTE_IMAGES"] not in REMOTE_IMAGES:
         raise ConfigError(f"The setting remote_images must be one of {', '.join(REMOTE_IMAGES)}, "
                           f"not '{config['REMOTE_IMAGES']}'.")
+    if config["PROXY_FIX"] < 0:
+        raise ConfigError("The setting proxy_fix must be 0 (no proxy) or the number of proxies in front.")
     if config["PASSWORD_MIN_LENGTH"] < 8:
         raise ConfigError("The setting password_min_length must be at least 8.")
     if config["COLOR"] and not COLOR_PATTERN.fullmatch(config["COLOR"].strip()):

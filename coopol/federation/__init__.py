@@ -25,6 +25,7 @@ DEFAULTS = {
     "FEDERATION_BACKFILL_MAX_ITEMS": 10_000,
     "FEDERATION_BACKFILL_MAX_BYTES": 32 * 1024 * 1024,
     "FEDERATION_BAN_SYNC_DELAY": 60,  # seconds after an alliance forms before our bans in force are sent
+    "FEDERATION_SPACE_SYNC_DELAY": 60,  # ... and our groups and upcoming gatherings (same reason)
 }
 
 

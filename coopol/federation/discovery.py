@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -24,9 +25,31 @@ from coopol.federation.urls import UnsafeURL, normalise_host
 
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 JRD_JSON = "application/jrd+json"
+XRD_XML = "application/xrd+xml"
 
-# Later issues count their content here: `USAGE_COUNTERS["localPosts"] = count_published_ideas`.
-USAGE_COUNTERS: dict[str, Callable[[], int]] = {}
+
+
+def count_local_posts() -> int:
+    """Ideas written here that anyone may read (published or later, neither hidden nor removed)."""
+    from coopol.ideas.models import Idea, IdeaState
+
+    return db.session.scalar(select(func.count(Idea.id)).where(
+        Idea.origin_host.is_(None), Idea.state != IdeaState.DRAFT, Idea.hidden_at.is_(None),
+        Idea.removed_at.is_(None))) or 0
+
+
+def count_local_comments() -> int:
+    """Comments written here (on our ideas or on allies'), neither deleted, hidden nor removed."""
+    from coopol.ideas.models import Comment
+
+    return db.session.scalar(select(func.count(Comment.id)).where(
+        Comment.origin_host.is_(None), Comment.deleted_at.is_(None), Comment.hidden_at.is_(None),
+        Comment.removed_at.is_(None))) or 0
+
+
+# Other content counts register here too (NodeInfo's `usage`, beside `users`).
+USAGE_COUNTERS: dict[str, Callable[[], int]] = {"localPosts": count_local_posts,
+                                                 "localComments": count_local_comments}
 
 
 def _local_member(handle: str) -> Member | None:
@@ -94,6 +117,23 @@ def webfinger(resource: str) -> dict[str, Any]:
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
         ],
     }
+
+
+def _lrdd_template() -> str:
+    return f"{base_url()}/.well-known/webfinger?resource={{uri}}"
+
+
+def host_meta_xml() -> str:
+    """RFC 6415 host-meta: where WebFinger lives (older clients, Friendica and some Mastodon tools ask)."""
+    template = escape(_lrdd_template(), {'"': "&quot;"})
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+            f'  <Link rel="lrdd" type="application/xrd+xml" template="{template}"/>\n'
+            '</XRD>\n')
+
+
+def host_meta_json() -> dict[str, Any]:
+    return {"links": [{"rel": "lrdd", "type": JRD_JSON, "template": _lrdd_template()}]}
 
 
 def nodeinfo_links() -> dict[str, Any]:

@@ -248,8 +248,16 @@ def process_item(item: InboxItem, activity: dict[str, Any], ctx: InboxContext) -
         item.processed_at = now
         return
     try:
+        kept: NotApplied | None = None
         with db.session.begin_nested():
-            handler.receive(activity, ctx)
+            try:
+                handler.receive(activity, ctx)
+            except NotApplied as reason:
+                if not reason.keep:
+                    raise
+                kept = reason
+        if kept is not None:
+            raise kept
     except NotApplied as reason:  # acknowledged, changes nothing: recorded as such
         item.state = INBOX_ITEM.check(item.state, "ignored")
         item.processed_at = now

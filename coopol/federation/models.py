@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coopol.core.state import StateMachine
@@ -268,3 +268,23 @@ class Backfill(db.Model):
 
 
 Index("ix_federation_backfills_due", Backfill.state, Backfill.next_attempt_at)
+
+
+class VoteClock(db.Model):
+    """The time (`published`) of the latest vote activity applied for one remote person on one idea or
+    comment: deliveries may be reordered (a worker killed mid-batch resends its leased rows after newer
+    ones), and a `Like` older than the `Undo` or `Dislike` that followed it must change nothing. The row
+    outlives the vote: after an `Undo` it is the tombstone (`undone`) that makes the late `Like` stale.
+    Activities without `published` are applied in arrival order and leave the clock as it is."""
+
+    __tablename__ = "federation_vote_clocks"
+    __table_args__ = (UniqueConstraint("member_id", "target_type", "target_id",
+                                       name="uq_federation_vote_clocks_member_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(16))  # idea | comment
+    target_id: Mapped[int] = mapped_column(Integer)
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activity_id: Mapped[str] = mapped_column(String(2048), default="")
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -151,6 +151,18 @@ def webfinger():
     return _json(discovery.webfinger(request.args.get("resource", "")), discovery.JRD_JSON)
 
 
+@bp.get("/.well-known/host-meta")
+def host_meta():
+    response = Response(discovery.host_meta_xml(), mimetype=discovery.XRD_XML)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/host-meta.json")
+def host_meta_json():
+    return _json(discovery.host_meta_json())
+
+
 @bp.get("/.well-known/nodeinfo")
 def nodeinfo_links():
     return _json(discovery.nodeinfo_links())

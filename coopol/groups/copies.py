@@ -13,6 +13,7 @@ import re
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from coopol.accounts.models import Member
 from coopol.core.errors import PermissionDenied
@@ -76,8 +77,16 @@ def store_group_copy(*, ap_id: str, origin_host: str, origin_name: str, slug: st
     now = utcnow()
     if group is None:
         group = Group(slug=_copy_slug(slug, origin_host), ap_id=ap_id, origin_host=origin_host,
-                      created_at=now, member_count=0)
-        db.session.add(group)
+                      created_at=now, member_count=0, name=name, kind=kind, joining=joining)
+        try:
+            # Two deliveries about one group at once (its Update and a gathering that fetched it): the
+            # unique ap_id decides, the second brings the first's row up to date.
+            with db.session.begin_nested():
+                db.session.add(group)
+        except IntegrityError:
+            group = find_copy(ap_id)
+            if group is None:
+                raise
     group.origin_name = (origin_name or origin_host)[:200]
     group.name, group.kind, group.scope, group.joining = name, kind, scope, joining
     if description != group.description:

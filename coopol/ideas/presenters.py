@@ -12,6 +12,7 @@ from sqlalchemy import select
 from coopol.accounts.models import Member
 from coopol.core.parties import party_names
 from coopol.extensions import db
+from coopol.ideas.extend import idea_fields
 from coopol.ideas.guards import content_visible, is_author, is_moderator
 from coopol.ideas.models import Comment, CommentVote, Idea, IdeaState, IdeaTag, IdeaTally, IdeaVote, Tag
 from coopol.ideas.scopes import scope_tree
@@ -118,8 +119,13 @@ def idea_views(ideas: list[Idea], viewer: Member | None) -> list[dict[str, Any]]
         mine = dict(db.session.execute(select(IdeaVote.idea_id, IdeaVote.value)
                                        .where(IdeaVote.idea_id.in_(ids), IdeaVote.member_id == viewer_id)).all())
     party_names([idea.author.host for idea in ideas] + [t.host for ts in tallies.values() for t in ts])  # one batch
-    return [idea_view(idea, viewer, tags=tags[idea.id], tallies=tallies[idea.id], my_vote=mine.get(idea.id))
-            for idea in ideas]
+    views = [idea_view(idea, viewer, tags=tags[idea.id], tallies=tallies[idea.id], my_vote=mine.get(idea.id))
+             for idea in ideas]
+    for name, load in idea_fields().items():  # fields other packages add (extend.py), one batch each
+        found = load(ideas, viewer)
+        for view in views:
+            view[name] = found.get(view["id"])
+    return views
 
 
 def idea_tally(idea: Idea, viewer: Member | None) -> dict[str, Any]:

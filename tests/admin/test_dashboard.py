@@ -59,7 +59,8 @@ def test_only_administrators_reach_the_dashboard(app, client, create_member):
     assert re.search(r'<a href="/admin" data-testid="admin-nav">Administration</a>', home)
     page = client.get("/admin")
     assert page.status_code == 200
-    assert [m for m in re.findall(r'<section id="(\w+)"', page.text)] == ["allies", "moderation", "participation"]
+    assert [m for m in re.findall(r'<section id="(\w+)"', page.text)] == ["allies", "moderation", "participation",
+                                                                          "bridging"]
     assert client.get("/admin/nothing-here").status_code == 404
     with app.app_context():
         from coopol.federation.models import Ally
@@ -74,7 +75,7 @@ def test_a_domain_registers_its_panel_without_the_dashboard_knowing_it(make_app)
     with app.app_context():
         assert [(p.key, p.template) for p in list_panels()] == [
             ("allies", "federation/allies.html"), ("moderation", "moderation/admin_panel.html"),
-            ("participation", "ideas/admin_panel.html")]
+            ("participation", "ideas/admin_panel.html"), ("bridging", "bridging/admin_panel.html")]
         with pytest.raises(ValueError, match="already registered"):
             register_panel(app, "moderation", "Again", "x.html", dict)
 

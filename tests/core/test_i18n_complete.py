@@ -194,6 +194,10 @@ def _seed(app, create_member) -> dict:
                                         group=group.slug)
         rsvps.rsvp(gathering, luis)
         db.session.flush()
+        from coopol.bridging.services import fit_bridging
+
+        app.config["BRIDGING_MIN_VOTES"] = 1  # the idea page's "across parties" section, ranked and not
+        fit_bridging()
         entry = db.session.execute(db.text("SELECT max(id) FROM modlog_entries")).scalar()
         return {"idea_id": [idea.id, withdrawn.id], "comment_id": [against.id], "handle": ["ana", "eva"],
                 "action_id": [hide.id], "entry_id": [entry], "target": [("idea", idea.id), ("comment", against.id),

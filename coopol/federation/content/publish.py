@@ -17,10 +17,12 @@ from sqlalchemy import select
 
 from coopol.accounts.models import Member
 from coopol.core.events import subscribe
+from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.federation.actors import group_id, member_actor_id
 from coopol.federation.content.objects import (
     CONTEXT,
+    _iso,
     actor_id,
     comment_ap_id,
     comment_note,
@@ -72,12 +74,13 @@ def _as(member: Member) -> str:
     return actor_id(member)
 
 
-def _member_activity(kind: str, member: Member, obj: Any, idea: Idea) -> None:
+def _member_activity(kind: str, member: Member, obj: Any, idea: Idea, **extra: Any) -> None:
     """`member` (ours) did `kind` on `idea`: announce it if the idea is ours, else send it to its origin."""
     if not _has_recipients(idea):
         return
     _as(member)
-    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[origin_group(idea) or PUBLIC])
+    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[origin_group(idea) or PUBLIC],
+                              **extra)
     activity["@context"] = CONTEXT
     if idea.is_local:
         announce(activity)
@@ -141,15 +144,21 @@ def _vote_object(kind: str, member: Member, target: str) -> dict[str, Any]:
     return {"type": kind, "actor": actor_id(member), "object": target}
 
 
+def _vote_activity(kind: str, member: Member, obj: Any, idea: Idea) -> None:
+    """A vote, or its Undo, with the time it was cast (microseconds): allies apply a member's votes in
+    the order of these times, not in the order deliveries arrive (see clocks.py)."""
+    _member_activity(kind, member, obj, idea, published=_iso(utcnow()))
+
+
 def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None = None, **_: Any) -> None:
     if member.is_local:
-        _member_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea)
+        _vote_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea)
 
 
 def on_vote_withdrawn(idea: Idea, member: Member, previous: str, **_: Any) -> None:
     if member.is_local:
         kind = "Like" if previous == "support" else "Dislike"
-        _member_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea)
+        _vote_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea)
 
 
 def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, previous: str | None = None,
@@ -159,9 +168,9 @@ def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, pr
     target = comment_ap_id(comment)
     if value is None:
         kind = "Like" if previous == "up" else "Dislike"
-        _member_activity("Undo", member, _vote_object(kind, member, target), comment.idea)
+        _vote_activity("Undo", member, _vote_object(kind, member, target), comment.idea)
     else:
-        _member_activity("Like" if value == "up" else "Dislike", member, target, comment.idea)
+        _vote_activity("Like" if value == "up" else "Dislike", member, target, comment.idea)
 
 
 # ----------------------------------------------------------------------------- moderation

@@ -9,9 +9,10 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from coopol.core.events import subscribe
     from coopol.federation.activities import register_handler
     from coopol.federation.content.receive import DISPATCH_HOOKS, _guarded, receive_direct
-    from coopol.federation.gatherings import publish, receive, routes
+    from coopol.federation.gatherings import publish, receive, routes, sync
     from coopol.federation.groups.receive import JOIN_TARGETS
 
     if receive.dispatch not in DISPATCH_HOOKS:
@@ -20,4 +21,5 @@ def register(app: Flask) -> None:
         JOIN_TARGETS.append(receive.join_target)
     register_handler("TentativeAccept", _guarded(receive_direct), inner_type="Join")
     publish.subscribe_all(app)
+    subscribe(app, "alliance_formed", sync.on_alliance_formed)
     app.before_request(routes.serve_event)

@@ -72,7 +72,9 @@ def store_event(document: dict[str, Any], sender: Sender) -> Event:
     group = find_group_copy(data.host) if data.host else None
     organiser = None
     if group is None and data.host and _host(data.host) == sender.host and data.host != sender.ally_group:
-        organiser = member_for_actor(data.host)
+        group = _fetched_group(data.host, sender)
+        if group is None:
+            organiser = member_for_actor(data.host)
     existing = find_copy(data.id)
     if existing is not None and existing.is_local:
         raise Ignored("our own gathering")
@@ -82,6 +84,22 @@ def store_event(document: dict[str, Any], sender: Sender) -> Event:
                           **data.fields)
         set_origin_counts(event, going=data.going, waitlist=data.waitlist)
     return event
+
+
+def _fetched_group(url: str, sender: Sender) -> Any:
+    """The ally's group hosting a gathering that reached us before the group did (deliveries cross):
+    fetched from the ally and stored as if announced. None when `url` is not a group (a person hosts)."""
+    from coopol.federation.fetch import FetchError, fetch_document
+    from coopol.federation.groups.receive import store_group
+    from coopol.federation.protocol import ProtocolError
+
+    try:
+        document = fetch_document(url, allow_host=sender.host)
+    except (FetchError, UnsafeURL, ProtocolError):
+        return None
+    if type_of(document) != "Group" or id_of(document) != url:
+        return None
+    return store_group(document, Sender(url, sender.ctx, announced=True))
 
 
 def _on_document(activity: dict[str, Any], sender: Sender) -> bool:

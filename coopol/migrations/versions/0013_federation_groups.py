@@ -1,7 +1,7 @@
 """federation: each local group is a `Group` actor with its own key pair
 
 Revision ID: 0013_federation_groups
-Revises: 0009_c_backfill_truncated
+Revises: 0011_vote_clock
 Depends on: 0010_groups
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013_federation_groups'
-down_revision = '0009_c_backfill_truncated'
+down_revision = '0011_vote_clock'
 branch_labels = None
 depends_on = '0010_groups'
 

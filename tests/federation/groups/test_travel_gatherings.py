@@ -4,6 +4,7 @@ Undo(Join) withdraw), and every instance shows the origin's counts."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -127,11 +128,39 @@ def test_full_without_waitlist_is_rejected_and_a_cancellation_travels(parties):
     settle(a, b)
     assert view(b, on_b)["state"] == "cancelled"
     _rsvp(b, on_b, "bea", expect=409)  # a cancelled copy takes no RSVP
+    # A Join that reaches the origin anyway (sent before the cancellation arrived) is answered Reject
+    join_from(b, a, "bea", event["ap_id"])
+    settle(a, b)
+    assert counts(a, event["id"]) == counts(b, on_b) == (1, 0)
+    rejects = a.query(lambda: _payloads("Reject"))
+    assert [r["summary"] for r in rejects if r["object"]["actor"] == f"{b.url}/u/bea"] == [
+        "This gathering is full.", "This gathering was cancelled."]
+
+
+def _payloads(kind):
+    from coopol.extensions import db
+    from coopol.federation.models import OutboxActivity
+
+    return [row.payload for row in db.session.scalars(select(OutboxActivity).where(OutboxActivity.type == kind)
+                                                      .order_by(OutboxActivity.id))]
+
+
+def join_from(ally, origin, handle, target, kind="Join", obj=None):
+    """`handle` (a member of `ally`) sends `kind` straight to `origin`, as another server might."""
+    from coopol.core.uow import unit_of_work
+    from coopol.extensions import db
+    from coopol.federation.models import Ally
+    from coopol.federation.outbox import build_activity, enqueue_activity
+
+    def send():
+        with unit_of_work():
+            row = db.session.scalar(select(Ally).where(Ally.host == origin.host))
+            enqueue_activity(build_activity(kind, f"{ally.url}/u/{handle}", obj or target), [row.delivery_inbox])
+
+    ally.query(send)
 
 
 def test_approval_undo_join_and_moderator_removal(parties):
-    from coopol.federation.outbox import build_activity, enqueue_activity
-
     a, b = parties(2)
     a.member("alice")
     a.member("mod", role="moderator")
@@ -147,21 +176,12 @@ def test_approval_undo_join_and_moderator_removal(parties):
     assert status(b, on_b, "bob") == "going" and counts(a, event["id"]) == counts(b, on_b) == (1, 0)
 
     # Mobilizon withdraws with Undo(Join): the same as Leave
-    def undo():
-        from coopol.core.uow import unit_of_work
-        from coopol.events.models import Rsvp
-        from coopol.extensions import db
-        from coopol.federation.models import Ally
+    from coopol.events.models import Rsvp
+    from coopol.extensions import db
 
-        with unit_of_work():
-            join_id = db.session.scalar(select(Rsvp.ap_id).where(Rsvp.event_id == on_b))
-            ally = db.session.scalar(select(Ally).where(Ally.host == a.host))
-            enqueue_activity(build_activity("Undo", f"{b.url}/u/bob", {"id": join_id, "type": "Join",
-                                                                       "actor": f"{b.url}/u/bob",
-                                                                       "object": event["ap_id"]}),
-                             [ally.delivery_inbox])
-
-    b.query(undo)
+    join_id = b.query(lambda: db.session.scalar(select(Rsvp.ap_id).where(Rsvp.event_id == on_b)))
+    join_from(b, a, "bob", event["ap_id"], "Undo", {"id": join_id, "type": "Join", "actor": f"{b.url}/u/bob",
+                                                    "object": event["ap_id"]})
     settle(a, b)
     assert counts(a, event["id"]) == counts(b, on_b) == (0, 0)
 
@@ -169,3 +189,23 @@ def test_approval_undo_join_and_moderator_removal(parties):
                                                           "target_id": event["id"], "reason": "spam"}, expect=201)
     settle(a, b)
     assert b.api("GET", f"/events/{on_b}").status_code == 404
+
+
+def test_a_new_ally_receives_the_groups_and_upcoming_gatherings_made_before(instance):
+    from tests.federation.conftest import run_handshake
+    from tests.federation.content.conftest import Party
+
+    a, b = Party(instance("a", FEDERATION_SPACE_SYNC_DELAY=1)), Party(instance("b", FEDERATION_SPACE_SYNC_DELAY=1))
+    a.member("alice")
+    group = make_group(a, "alice", slug="night-buses")
+    event = host_event(a, "alice", group="night-buses", capacity=5)
+    _rsvp(a, event["id"], "alice")
+    run_handshake(a.live, b.live)
+    settle(a, b)
+    assert copy_of(b, group["ap_id"]) is None  # not before our Accept reached b
+    time.sleep(1.1)
+    settle(a, b)
+    assert copy_of(b, group["ap_id"])["member_count"] == 1
+    on_b = copy_id(b, event["ap_id"])
+    assert on_b is not None and counts(b, on_b) == (1, 0)
+    assert view(b, on_b)["group"]["slug"] == copy_of(b, group["ap_id"])["slug"]
