@@ -61,6 +61,12 @@ def test_the_three_example_instances_parse_with_their_languages_and_staff():
         assert all(a.reason for a in seed.moderation.actions), seed.slug
         assert actions["suspend"].appeal, seed.slug
         assert len(seed.moderation.reports) >= 2, seed.slug
+        # Local groups for the members to join: one bound to a territory, one thematic that asks approval.
+        assert {"territorial", "thematic"} <= {g.kind for g in seed.groups}, seed.slug
+        assert any(g.joining == "approval" for g in seed.groups), seed.slug
+        # Gatherings: one fills up (someone waits on the waitlist), one took place and has its report.
+        assert any(g.capacity and len(g.going) > g.capacity for g in seed.gatherings), seed.slug
+        assert any(g.days < 0 and g.report for g in seed.gatherings), seed.slug
         # The interface switch offers every language, the party's own first.
         assert seed.languages[0] == seed.language and {"en", "fr", "es", "de"} <= set(seed.languages), seed.slug
     # Shared scope codes are what lets one party filter another's ideas by territory.
@@ -237,6 +243,42 @@ def test_the_moderation_section_must_name_real_members_ideas_and_decisions(tmp_p
     assert message in str(error.value)
 
 
+GROUPS = """
+[[groups]]
+key = "local"
+name = "Local group"
+kind = "territorial"
+scope = "fr"
+organiser = "anne"
+members = ["bruno"]
+organisers = ["bruno"]
+description = "We meet."
+"""
+
+
+@pytest.mark.parametrize("change, message", [
+    (("", ""), None),
+    (('scope = "fr"\n', ''), "a territorial group needs a 'scope'"),
+    (('scope = "fr"', 'scope = "it"'), "scope 'it' is not one of the instance's scopes"),
+    (('kind = "territorial"', 'kind = "club"'), "kind 'club' is not one of"),
+    (('organiser = "anne"', 'organiser = "zoe"'), "organiser 'zoe' is not a seed member"),
+    (('members = ["bruno"]', 'members = ["bruno", "anne"]'), "the organiser who starts the group is in it"),
+    (('members = ["bruno"]', 'members = []'), "'organisers' must also be listed in 'members'"),
+])
+def test_the_groups_section_must_name_real_members_and_scopes(tmp_path, change, message):
+    old, new = change
+    assert old in GROUPS
+    folder = write_seed(tmp_path, VALID_SEED + GROUPS.replace(old, new, 1))
+
+    if message is None:
+        group = load_seed(folder).groups[0]
+        assert (group.kind, group.scope, group.joining, group.organisers) == ("territorial", "fr", "open", ("bruno",))
+        return
+    with pytest.raises(SeedError) as error:
+        load_seed(folder)
+    assert str(folder / "seed.toml") in str(error.value) and message in str(error.value)
+
+
 def test_languages_must_include_the_partys_own(tmp_path):
     folder = write_seed(tmp_path, VALID_SEED.replace('language = "fr"', 'language = "fr"\nlanguages = ["en", "es"]'))
 
@@ -316,6 +358,10 @@ def test_seeding_gives_old_accounts_a_public_moderation_log_reports_and_an_appea
         first = seed_everything(instance, password_hash)
 
         assert first["new"] == len(seed.members) and first["ideas_new"] == len(seed.ideas)
+        assert first["groups_new"] == len(seed.groups)
+        assert first["memberships_new"] == sum(len(g.members) for g in seed.groups)
+        assert first["gatherings_new"] == len(seed.gatherings)
+        assert first["rsvps_new"] == sum(len(g.going) for g in seed.gatherings)
         with instance.app.app_context():
             assert instance.app.config["LANGUAGES"] == list(seed.languages)
             entries, _ = list_modlog(limit=50)
@@ -335,6 +381,24 @@ def test_seeding_gives_old_accounts_a_public_moderation_log_reports_and_an_appea
                 member = get_member_by_handle(member_seed.handle)
                 assert member.created_at < utcnow() - timedelta(days=7), member.handle
                 assert not is_new_account(member), member.handle
+            from coopol.groups.memberships import organisers
+            from coopol.groups.models import Group
+
+            for group_seed in seed.groups:
+                group = db.session.scalar(select(Group).where(Group.name == group_seed.name))
+                assert group.member_count == 1 + len(group_seed.members), group_seed.key
+                assert {m.member.handle for m in organisers(group)} == {group_seed.organiser,
+                                                                        *group_seed.organisers}
+            from coopol.events.models import Event
+
+            for gathering in seed.gatherings:
+                event = db.session.scalar(select(Event).where(Event.title == gathering.title))
+                if gathering.capacity:
+                    assert event.going_count == min(gathering.capacity, len(gathering.going)), gathering.key
+                    assert event.waitlist_count == max(0, len(gathering.going) - gathering.capacity)
+                if gathering.report:
+                    assert event.reported_at is not None and event.turnout == gathering.turnout
+                    assert event.ends_at < utcnow()
             # One hash for everyone, and it is the demo password's.
             assert authenticate(seed.admin.handle, coopol.demo.DEMO_PASSWORD).handle == seed.admin.handle
 

@@ -47,6 +47,10 @@ def _summary(report: SeedReport) -> str:
                      f"{c('votes')} votes")
     if any(k in report.counts for k in ("reports", "actions", "appeals")):
         parts.append(f"{c('reports')} new reports, {c('actions')} new decisions, {c('appeals')} new appeals")
+    if "groups_new" in report.counts or "memberships_new" in report.counts:
+        parts.append(f"{c('groups_new')} new groups, {c('memberships_new')} new memberships")
+    if "gatherings_new" in report.counts or "rsvps_new" in report.counts:
+        parts.append(f"{c('gatherings_new')} new gatherings, {c('rsvps_new')} new RSVPs")
     if report.problems:
         parts.append(f"{len(report.problems)} problems")
     return "; ".join(parts) or "nothing new"

@@ -253,9 +253,94 @@ def _appeal(report: SeedReport, entry: ActionSeed, action, appeal_action: Callab
 
 
 # Called in this order for each instance before its servers start (see the module's docstring).
+def seed_groups(instance: Instance) -> SeedReport:
+    """Local groups: started by their organiser, joined by their members (requests approved), co-organisers
+    named. A group is recognised by its name, a membership by its member."""
+    from coopol.extensions import db
+    from coopol.groups import guards, memberships
+    from coopol.groups.models import Group
+    from coopol.groups.services import create_group
+
+    report = SeedReport()
+    with instance.unit():
+        existing = {g.name: g for g in db.session.scalars(select(Group).where(Group.origin_host.is_(None)))}
+        for entry in instance.seed.groups:
+            group = existing.get(entry.name)
+            organiser = _member(entry.organiser)
+            if group is None:
+                with report.attempt(f"group '{entry.key}'"):
+                    group = create_group(organiser, name=entry.name, description=entry.description,
+                                         kind=entry.kind, scope=entry.scope, joining=entry.joining)
+                    report.add("groups_new")
+                if group is None:
+                    continue
+            for handle in entry.members:
+                member = _member(handle)
+                membership = guards.membership_of(group, member)
+                with report.attempt(f"{handle} in group '{entry.key}'"):
+                    if membership is None:
+                        membership = memberships.join_group(member, group)
+                        report.add("memberships_new")
+                    if membership.state == "pending":
+                        memberships.approve_membership(organiser, group, member)
+                    if handle in entry.organisers and membership.role != "organiser":
+                        memberships.name_organiser(organiser, group, member)
+    return report
+
+
+def seed_gatherings(instance: Instance) -> SeedReport:
+    """Gatherings, upcoming (people going, a waitlist where the places run out) and past (with a report).
+    Dates are counted from today, so the demo always has something coming. A gathering is recognised by
+    its title, an RSVP by its person."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from coopol.core.time import utcnow
+    from coopol.events import rsvps
+    from coopol.events.models import Event
+    from coopol.events.services import create_event, file_report
+    from coopol.extensions import db
+    from coopol.groups.models import Group
+
+    report = SeedReport()
+    with instance.unit():
+        existing = {e.title: e for e in db.session.scalars(select(Event).where(Event.origin_host.is_(None)))}
+        slugs = {g.name: g.slug for g in db.session.scalars(select(Group).where(Group.origin_host.is_(None)))}
+        groups = {g.key: slugs.get(g.name) for g in instance.seed.groups}
+        for entry in instance.seed.gatherings:
+            event = existing.get(entry.title)
+            host = _member(entry.host)
+            if event is None:
+                zone = ZoneInfo(entry.timezone)
+                day = (utcnow().astimezone(zone) + timedelta(days=entry.days)).date()
+                start = datetime.combine(day, time.fromisoformat(entry.time), tzinfo=zone)
+                with report.attempt(f"gathering '{entry.key}'"):
+                    event = create_event(
+                        host, title=entry.title, description=entry.description, starts_at=start,
+                        ends_at=start + timedelta(hours=entry.hours), timezone=entry.timezone, mode=entry.mode,
+                        place={"name": entry.place, "address": entry.address}, online_url=entry.online_url,
+                        capacity=entry.capacity, group=groups.get(entry.group) if entry.group else None,
+                        language=instance.seed.language)
+                    report.add("gatherings_new")
+                if event is None:
+                    continue
+            for handle in entry.going:
+                member = _member(handle)
+                if rsvps.status_of(event, member) is None:
+                    with report.attempt(f"RSVP of {handle} to '{entry.key}'"):
+                        rsvps.rsvp(event, member, public=True)
+                        report.add("rsvps_new")
+            if entry.report and event.reported_at is None:
+                with report.attempt(f"report of '{entry.key}'"):
+                    file_report(host, event, minutes=entry.report, turnout=entry.turnout)
+    return report
+
+
 SEEDERS: tuple[tuple[str, Callable[[Instance], SeedReport]], ...] = (
     ("ideas, debates and votes", seed_ideas),
     ("reports, decisions and appeals", seed_moderation),
+    ("groups and their members", seed_groups),
+    ("gatherings and RSVPs", seed_gatherings),
 )
 
 

@@ -136,6 +136,47 @@ class ModerationSeed:
 
 
 @dataclass(frozen=True)
+class GroupSeed:
+    """A local group: its organiser starts it, `organisers` become organisers too, `members` join (and are
+    approved by the organiser when joining needs approval)."""
+
+    key: str
+    name: str
+    description: str
+    kind: str  # territorial | thematic
+    scope: str | None
+    joining: str  # open | approval
+    organiser: str
+    organisers: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GatheringSeed:
+    """A gathering `days` from the demo's start (negative: it took place, with its `report`), hosted by
+    `host` (for `group`, which they organise), at `time` in `timezone`; `going` RSVP in that order, so
+    with a capacity the last ones wait on the waitlist."""
+
+    key: str
+    title: str
+    description: str
+    host: str
+    group: str | None
+    days: int
+    time: str  # HH:MM, wall clock in `timezone`
+    hours: float
+    timezone: str
+    mode: str
+    place: str | None
+    address: str | None
+    online_url: str | None
+    capacity: int | None
+    going: tuple[str, ...] = ()
+    report: str | None = None
+    turnout: int | None = None
+
+
+@dataclass(frozen=True)
 class InstanceSeed:
     folder: Path
     name: str
@@ -148,6 +189,8 @@ class InstanceSeed:
     remote: tuple[RemoteSeed, ...] = ()
     moderation: ModerationSeed = ModerationSeed()
     languages: tuple[str, ...] = ()
+    groups: tuple[GroupSeed, ...] = ()
+    gatherings: tuple[GatheringSeed, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -316,8 +359,113 @@ def load_seed(folder: Path) -> InstanceSeed:
         raise SeedError(f"{where}: 'languages' must list the party's language and others of "
                         f"{', '.join(LANGUAGES)}, each once")
     moderation = _load_moderation(data.get("moderation", {}), where, members, ideas)
+    groups = _load_groups(data.get("groups", []), where, handles, codes)
+    gatherings = _load_gatherings(data.get("gatherings", []), where, handles, groups)
     return InstanceSeed(folder.resolve(), name, description, language, port_offset, tuple(scopes),
-                        tuple(members), tuple(ideas), tuple(remote), moderation, tuple(languages))
+                        tuple(members), tuple(ideas), tuple(remote), moderation, tuple(languages), groups,
+                        gatherings)
+
+
+MODES = ("in_person", "online", "hybrid")
+TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _load_gatherings(data: Any, where: str, handles: set[str], groups: tuple[GroupSeed, ...]
+                     ) -> tuple[GatheringSeed, ...]:
+    if not isinstance(data, list):
+        raise SeedError(f"{where}: 'gatherings' must be a list of tables ([[gatherings]])")
+    by_key = {g.key: g for g in groups}
+    found: list[GatheringSeed] = []
+    for index, entry in enumerate(data):
+        key = _require(entry, "key", str, f"{where}: gatherings[{index}]")
+        here = f"{where}: gathering '{key}'"
+        title = _require(entry, "title", str, here)
+        if not 3 <= len(title) <= 200:
+            raise SeedError(f"{here}: the title must have 3 to 200 characters")
+        host = _require(entry, "host", str, here)
+        if host not in handles:
+            raise SeedError(f"{here}: host '{host}' is not a seed member")
+        group = entry.get("group")
+        if group is not None:
+            if group not in by_key:
+                raise SeedError(f"{here}: group '{group}' is not a seed group")
+            if host not in (by_key[group].organiser, *by_key[group].organisers):
+                raise SeedError(f"{here}: host '{host}' does not organise the group '{group}'")
+        days = _require(entry, "days", int, here)
+        time = entry.get("time", "18:30")
+        if not isinstance(time, str) or not TIME_RE.match(time):
+            raise SeedError(f"{here}: 'time' must be HH:MM")
+        hours = entry.get("hours", 2)
+        if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 72:
+            raise SeedError(f"{here}: 'hours' must be a duration from 0 to 72")
+        mode = entry.get("mode", "in_person")
+        if mode not in MODES:
+            raise SeedError(f"{here}: mode '{mode}' is not one of {', '.join(MODES)}")
+        place, address = entry.get("place"), entry.get("address")
+        online_url = entry.get("online_url")
+        if mode != "online" and not (place or address):
+            raise SeedError(f"{here}: an in-person gathering needs a 'place' or an 'address'")
+        if mode != "in_person" and not online_url:
+            raise SeedError(f"{here}: an online gathering needs an 'online_url'")
+        capacity = entry.get("capacity")
+        if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1):
+            raise SeedError(f"{here}: 'capacity' must be a whole number of at least 1")
+        going = _handles(entry, "going", handles, here)
+        report = entry.get("report")
+        if report is not None and days >= 0:
+            raise SeedError(f"{here}: only a past gathering (days < 0) has a report")
+        if going and days < 0:
+            raise SeedError(f"{here}: nobody answers a past gathering; give its 'turnout' instead")
+        turnout = entry.get("turnout")
+        if turnout is not None and (isinstance(turnout, bool) or not isinstance(turnout, int) or turnout < 0):
+            raise SeedError(f"{here}: 'turnout' must be a whole number")
+        found.append(GatheringSeed(key, title, _require(entry, "description", str, here).strip(), host, group, days,
+                                   time, float(hours), entry.get("timezone", "Europe/Paris"), mode, place, address,
+                                   online_url, capacity, going, report.strip() if report else None, turnout))
+    if len({g.key for g in found}) != len(found) or len({g.title for g in found}) != len(found):
+        raise SeedError(f"{where}: two gatherings share a key or a title")
+    return tuple(found)
+
+
+GROUP_KINDS = ("territorial", "thematic")
+JOININGS = ("open", "approval")
+
+
+def _load_groups(data: Any, where: str, handles: set[str], codes: list[str]) -> tuple[GroupSeed, ...]:
+    if not isinstance(data, list):
+        raise SeedError(f"{where}: 'groups' must be a list of tables ([[groups]])")
+    groups: list[GroupSeed] = []
+    for index, entry in enumerate(data):
+        key = _require(entry, "key", str, f"{where}: groups[{index}]")
+        here = f"{where}: group '{key}'"
+        name = _require(entry, "name", str, here)
+        if not 3 <= len(name) <= 100:
+            raise SeedError(f"{here}: the name must have 3 to 100 characters")
+        kind = entry.get("kind", "thematic")
+        if kind not in GROUP_KINDS:
+            raise SeedError(f"{here}: kind '{kind}' is not one of {', '.join(GROUP_KINDS)}")
+        scope = entry.get("scope")
+        if kind == "territorial" and scope is None:
+            raise SeedError(f"{here}: a territorial group needs a 'scope'")
+        if scope is not None and scope not in codes:
+            raise SeedError(f"{here}: scope '{scope}' is not one of the instance's scopes")
+        joining = entry.get("joining", "open")
+        if joining not in JOININGS:
+            raise SeedError(f"{here}: joining '{joining}' is not one of {', '.join(JOININGS)}")
+        organiser = _require(entry, "organiser", str, here)
+        if organiser not in handles:
+            raise SeedError(f"{here}: organiser '{organiser}' is not a seed member")
+        organisers = _handles(entry, "organisers", handles, here)
+        members = _handles(entry, "members", handles, here)
+        if organiser in members or organiser in organisers:
+            raise SeedError(f"{here}: the organiser who starts the group is in it already: list them once")
+        if not set(organisers) <= set(members):
+            raise SeedError(f"{here}: 'organisers' must also be listed in 'members'")
+        groups.append(GroupSeed(key, name, _require(entry, "description", str, here).strip(), kind, scope,
+                                joining, organiser, organisers, members))
+    if len({g.key for g in groups}) != len(groups) or len({g.name for g in groups}) != len(groups):
+        raise SeedError(f"{where}: two groups share a key or a name")
+    return tuple(groups)
 
 
 def _load_moderation(data: Any, where: str, members: list[MemberSeed], ideas: list[IdeaSeed]) -> ModerationSeed:

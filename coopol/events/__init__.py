@@ -50,7 +50,7 @@ def register(app: Flask) -> None:
     from coopol.core.landing import register_counter
     from coopol.core.scopes import init_scopes
     from coopol.core.stats import register_participation
-    from coopol.events import api, calendars, labels  # noqa: F401  (labels: the tables are then defined)
+    from coopol.events import api, calendars, labels, routes  # noqa: F401  (labels: the tables are then defined)
     from coopol.events.groups_space import register_with_groups
     from coopol.events.privacy import init_privacy
     from coopol.events.services import count_upcoming_events, on_content_removed
@@ -61,6 +61,7 @@ def register(app: Flask) -> None:
     init_scopes(app)
     app.extensions["coopol.api"].register_blueprint(api.blp)
     app.register_blueprint(calendars.bp)
+    routes.init_pages(app)
     register_with_groups(app)
     init_privacy(app)
     register_counter(app, "events", _l("upcoming gatherings"), count_upcoming_events, order=50)

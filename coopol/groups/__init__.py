@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     from coopol.core.scopes import init_scopes
     from coopol.core.templating import add_nav
     from coopol.groups import api, routes
+    from coopol.groups.feeds import init_feeds
     from coopol.groups.privacy import init_privacy
     from coopol.groups.services import count_groups
 
@@ -21,4 +22,5 @@ def register(app: Flask) -> None:
     app.extensions["coopol.api"].register_blueprint(api.blp)
     add_nav(app, "groups.index", _l("Groups"))
     init_privacy(app)
+    init_feeds(app)
     register_counter(app, "groups", _l("groups"), count_groups, order=40, endpoint="groups.index")

@@ -18,6 +18,7 @@ UNMAPPED_SEARCH_OBJECTS = ("ideas_fts", "search_vector", "ix_ideas_search_vector
 def register(app: Flask) -> None:
     from coopol.core.templating import add_nav
     from coopol.ideas import admin_panel, api, routes
+    from coopol.ideas.feeds import init_feeds
     from coopol.ideas.landing import register_landing
     from coopol.ideas.privacy import init_privacy
     from coopol.ideas.scopes import init_scopes
@@ -32,6 +33,7 @@ def register(app: Flask) -> None:
     add_nav(app, "ideas.new", _l("Propose an idea"), members_only=True)
     init_privacy(app)
     register_landing(app)
+    init_feeds(app)
     admin_panel.register_participation_panel(app)
     _keep_search_index_out_of_autogenerate(app)
 

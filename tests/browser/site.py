@@ -27,6 +27,7 @@ class Seed:
     comment_id: int
     action_id: int
     member_ids: dict[str, int]
+    event_id: int = 0
 
 
 def seed(app) -> Seed:
@@ -73,8 +74,21 @@ def seed(app) -> Seed:
         doubtful = post_comment(jean, idea, body="Off topic remark", stance="neutral")
         action = take_action(members["moderator"], "remove", "comment", doubtful.id, "Off topic.")
         appeal_action(jean, action.id, "It was on topic.")
+        from datetime import timedelta
+
+        from coopol.core.time import utcnow
+        from coopol.events import rsvps
+        from coopol.events.services import create_event
+
+        gathering = create_event(members["member"], title="Night bus rally at the town hall, all welcome",
+                                 description="Bring **banners**.", starts_at=utcnow() + timedelta(days=3),
+                                 ends_at=utcnow() + timedelta(days=3, hours=2), timezone="Europe/Paris",
+                                 mode="hybrid", place={"name": "Town hall", "address": "1 Main Street, Paris"},
+                                 online_url="https://meet.example.org/rally", capacity=1, scope="fr-paris")
+        rsvps.rsvp(gathering, jean, public=True)
+        rsvps.rsvp(gathering, members["moderator"])  # waitlisted
         seeded = Seed(idea.id, ally_idea.id, draft.id, first.id, action.id,
-                      {**{role: m.id for role, m in members.items()}, "jean": jean.id})
+                      {**{role: m.id for role, m in members.items()}, "jean": jean.id}, gathering.id)
     return seeded
 
 
@@ -89,6 +103,7 @@ def _values(s: Seed, role: str) -> dict[str, list[dict]]:
                                   {"target_type": "comment", "target_id": s.comment_id},
                                   {"target_type": "member", "target_id": s.member_ids["jean"]}],
         "action_id": [{"action_id": s.action_id}],
+        "event_id": [{"event_id": s.event_id}],
     }
 
 
