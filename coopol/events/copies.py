@@ -13,6 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from coopol.accounts.models import Member
 from coopol.core.errors import PermissionDenied
@@ -59,10 +60,19 @@ def save_copy(*, ap_id: str, origin_host: str, origin_name: str | None = None, u
                       created_at=now, updated_at=now, published_at=now, **values)
         event.description_html = render_markdown(event.description)
         event.report_minutes_html = render_markdown(event.report_minutes) if event.report_minutes else None
-        db.session.add(event)
-        db.session.flush()
-        publish("event_published", event=event)
-        return event
+        try:
+            # Two deliveries about one gathering at once (its Announce and a count Update, say): the unique
+            # ap_id decides; the one that loses brings the winner's row up to date instead of erroring.
+            with db.session.begin_nested():
+                db.session.add(event)
+                db.session.flush()
+        except IntegrityError:
+            event = find_copy(ap_id)
+            if event is None:
+                raise
+        else:
+            publish("event_published", event=event)
+            return event
     if event.is_local:
         raise PermissionDenied(_("Only copies of allies' gatherings follow their origin."))
     guards.lock_event(event)

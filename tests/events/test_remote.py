@@ -94,3 +94,32 @@ def test_organisers_cannot_edit_copies(app, member):
                                 organiser=bob)
         with pytest.raises(PermissionDenied):
             services.update_event(bob, copy, title="Mine now")
+
+
+def test_a_copy_created_meanwhile_by_another_delivery_is_brought_up_to_date(app, monkeypatch):
+    """Two inbox items about one gathering race: both see no copy, the other commits first. The loser must
+    update that row (unique ap_id), not fail with an IntegrityError and leave the copy stale."""
+    from sqlalchemy import func, select
+
+    from coopol.events import copies
+    from coopol.events.models import Event
+    from coopol.extensions import db
+
+    start = datetime.now(UTC) + timedelta(days=3)
+    fields = dict(ap_id="https://ally.example/events/9", origin_host="ally.example", title="First title",
+                  starts_at=start, ends_at=start + timedelta(hours=1), timezone="UTC")
+    with app.test_request_context(), unit_of_work():
+        copies.save_copy(**fields)
+    looks, find = [], copies.find_copy
+
+    def find_late(ap_id):  # the first look misses the copy, as a concurrent delivery's look would
+        looks.append(ap_id)
+        return find(ap_id) if len(looks) > 1 else None
+
+    monkeypatch.setattr(copies, "find_copy", find_late)
+    with app.test_request_context(), unit_of_work():
+        again = copies.save_copy(**{**fields, "title": "Second title"})
+        assert again.title == "Second title"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 1
+        assert db.session.scalar(select(Event.title)) == "Second title"
