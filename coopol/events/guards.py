@@ -46,6 +46,8 @@ def is_organiser(event: Event, member: Member | None) -> bool:
 def can_view(event: Event, viewer: Member | None) -> bool:
     if event.removed_at is not None:
         return is_moderator(viewer)
+    if event.group is not None and not group_guards.can_view(event.group, viewer):
+        return False  # the moderators hid or removed its group
     if event.state == EventState.DRAFT or event.hidden_at is not None:
         return is_organiser(event, viewer) or is_moderator(viewer)
     return True

@@ -52,9 +52,14 @@ def clean_description(value: str | None, errors: Errors) -> str:
     return description
 
 
+# Names the tz database ships that are not places: the server's own zone, and "Factory" (offset -00).
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules", "posix", "right"})
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(name for name in zoneinfo.available_timezones()
+                     if name not in _NOT_PLACES and not name.startswith(("posix/", "right/")))
 
 
 def clean_timezone(value: str | None, errors: Errors) -> ZoneInfo | None:
@@ -82,8 +87,20 @@ def _to_utc(value: Any, zone: ZoneInfo | None, field: str, errors: Errors) -> da
     if value.tzinfo is None:  # a wall-clock time in the gathering's zone
         if zone is None:
             return None
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+        wall = value
+        # In an overlap (clocks go back) fold=0 takes the first of the two instants; in a gap (clocks go
+        # forward) the time does not exist: say so rather than silently moving the gathering by an hour.
+        value = wall.replace(tzinfo=zone)
+        if value.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+            errors.add(field, _("This time does not exist in %(zone)s (the clocks change then): "
+                                "choose another.", zone=zone.key))
+            return None
+    moment = value.astimezone(UTC)
+    if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+        errors.add(field, _("Choose a date between %(earliest)s and %(latest)s.",
+                            earliest=f"{EARLIEST_MOMENT:%Y-%m-%d}", latest=f"{LATEST_MOMENT:%Y-%m-%d}"))
+        return None
+    return moment
 
 
 def clean_dates(starts_at: Any, ends_at: Any, zone: ZoneInfo | None, errors: Errors
@@ -141,9 +158,14 @@ def clean_online_url(value: str | None, mode: str, errors: Errors) -> str | None
     if not url:
         errors.add("online_url", _("An online gathering needs the address where people meet."))
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # both raise for a malformed IPv6 literal or port
+    except ValueError:
+        parts, host = None, None
     allowed = ("https",) if https_required() else ("http", "https")
-    if len(url) > URL_MAX or parts.scheme not in allowed or not parts.netloc or any(ch.isspace() for ch in url):
+    if len(url) > URL_MAX or parts is None or parts.scheme not in allowed or not host \
+            or any(ch.isspace() for ch in url):
         if https_required():
             errors.add("online_url", _("Use an https address of at most %(n)d characters.", n=URL_MAX))
         else:

@@ -92,8 +92,12 @@ def clean_logo_url(value: str | None, errors: Errors) -> str | None:
     url = (value or "").strip()
     if not url:
         return None
-    parts = urlsplit(url)
-    if len(url) > URL_MAX or parts.scheme not in ("http", "https") or not parts.netloc or any(
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # both raise for a malformed IPv6 literal or port
+    except ValueError:
+        parts, host = None, None
+    if len(url) > URL_MAX or parts is None or parts.scheme not in ("http", "https") or not host or any(
             ch.isspace() for ch in url):
         errors.add("logo_url", _("Use an http or https address of at most %(n)d characters.", n=URL_MAX))
     return url
