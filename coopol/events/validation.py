@@ -30,6 +30,7 @@ from coopol.events.models import (
     URL_MAX,
     EventMode,
 )
+from coopol.groups.validation import visible_length
 
 __all__ = ["Errors", "clean_capacity", "clean_dates", "clean_description", "clean_language", "clean_mode",
            "clean_online_url", "clean_place", "clean_reason", "clean_report", "clean_scope", "clean_timezone",
@@ -38,7 +39,7 @@ __all__ = ["Errors", "clean_capacity", "clean_dates", "clean_description", "clea
 
 def clean_title(value: str | None, errors: Errors) -> str:
     title = " ".join(clean_text(value).split())
-    if len(title) < TITLE_MIN:
+    if visible_length(title) < TITLE_MIN:  # three zero-width spaces are no title
         errors.add("title", _("Use at least %(n)d characters.", n=TITLE_MIN))
     elif len(title) > TITLE_MAX:
         errors.add("title", _("Use at most %(n)d characters.", n=TITLE_MAX))
