@@ -417,7 +417,7 @@ def organisers_of(event: Event) -> list[Member]:
     from coopol.groups.models import Membership, MembershipState, Role
 
     people: dict[int, Member] = {}
-    if event.organiser is not None:
+    if event.organiser is not None and guards.is_organiser(event, event.organiser):
         people[event.organiser.id] = event.organiser
     if event.group_id is not None:
         for membership in db.session.scalars(select(Membership).where(

@@ -162,3 +162,26 @@ def test_vtimezone_stays_small_for_a_near_gathering(client, member):
     event = client.post("/api/v1/events", json=BASE, headers=member("alice")).json
     years = _vtimezone_years(client.get(f"/events/{event['id']}.ics").data, "Europe/Paris")
     assert years and min(y for y in years if y > 0) >= date(2029, 1, 1).year
+
+
+def test_a_host_removed_from_the_group_no_longer_manages_its_gathering(app, client, member):
+    alice, bob = member("alice"), member("bob")
+    client.post("/api/v1/groups", json={"name": "Cyclists", "slug": "cyclists", "kind": "thematic"}, headers=alice)
+    client.post("/api/v1/groups/cyclists/join", headers=bob)
+    assert client.post("/api/v1/groups/cyclists/members/bob/organiser", headers=alice).status_code == 200
+    body = {**ONLINE, "online_url": "https://meet.example/room", "group": "cyclists"}
+    event = client.post("/api/v1/events", json=body, headers=bob).json
+    assert event["can_edit"] is True
+    assert client.delete("/api/v1/groups/cyclists/members/bob", json={"reason": "Spam"},
+                         headers=alice).status_code == 200
+
+    seen = client.get(f"/api/v1/events/{event['id']}", headers=bob).json
+    assert seen["can_edit"] is False and seen["online_url"] is None
+    assert client.patch(f"/api/v1/events/{event['id']}", json={"title": "Mine now"}, headers=bob).status_code == 403
+    assert client.post(f"/api/v1/events/{event['id']}/cancel", json={}, headers=bob).status_code == 403
+    assert client.get(f"/api/v1/events/{event['id']}/attendees", headers=bob).json["complete"] is False
+    assert client.patch(f"/api/v1/events/{event['id']}", json={"title": "Still ours"}, headers=alice).status_code == 200
+    with app.test_request_context():
+        from coopol.events.services import find_event, organisers_of
+
+        assert [m.handle for m in organisers_of(find_event(event["id"]))] == ["alice"]
