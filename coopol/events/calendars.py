@@ -110,7 +110,14 @@ def event_ics(event_id: int):
     event = services.find_event(event_id)
     if event is None or not guards.can_view(event, _viewer()):
         abort(404)
-    return _answer(calendar([event], event.title, viewer=_viewer()), f"event-{event.id}.ics")
+    viewer = _viewer()
+    response = _answer(calendar([event], event.title, viewer=viewer), f"event-{event.id}.ics")
+    if viewer is not None:
+        # Per person (the meeting room's address for those going): no shared cache may keep it.
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+        response.vary.add("Authorization")
+    return response
 
 
 @bp.get("/events.ics")

@@ -185,3 +185,27 @@ def test_a_host_removed_from_the_group_no_longer_manages_its_gathering(app, clie
         from coopol.events.services import find_event, organisers_of
 
         assert [m.handle for m in organisers_of(find_event(event["id"]))] == ["alice"]
+
+
+def test_the_meeting_room_in_calendars_only_for_those_going(client, member, create_event):
+    host, bob, carol, dave = member("host"), member("bob"), member("carol"), member("dave")
+    event = create_event(host, mode="online", online_url="https://meet.example/secret-room", capacity=1)
+    assert client.put(f"/api/v1/events/{event['id']}/rsvp", json={}, headers=bob).json["status"] == "going"
+    assert client.put(f"/api/v1/events/{event['id']}/rsvp", json={}, headers=carol).json["status"] == "waitlisted"
+
+    def ics(path, headers=None):
+        response = client.get(path, headers=headers or {})
+        assert response.status_code == 200
+        return response
+
+    going = ics(f"/events/{event['id']}.ics", bob)
+    assert "secret-room" in going.get_data(as_text=True)
+    assert "no-store" in going.headers["Cache-Control"] and "private" in going.headers["Cache-Control"]
+    for headers in (None, carol, dave):
+        assert "secret-room" not in ics(f"/events/{event['id']}.ics", headers).get_data(as_text=True)
+    for headers in (None, bob, host):  # shared feeds never carry it
+        assert "secret-room" not in ics("/events.ics", headers).get_data(as_text=True)
+    listed = client.get("/api/v1/events", headers=carol).json["items"]
+    assert [e["online_url"] for e in listed] == [None]
+    assert [e["online_url"] for e in client.get("/api/v1/events", headers=bob).json["items"]] == [
+        "https://meet.example/secret-room"]
