@@ -80,7 +80,12 @@ def calendar(events: list[Event], name: str, *, viewer=None) -> bytes:
     for event in events:
         cal.add_component(vevent(event, show_online_url=viewer is not None
                                  and services.can_see_online_url(event, viewer)))
-    cal.add_missing_timezones()
+    if events:
+        # VTIMEZONE transitions around the gatherings' own dates (icalendar's default stops in 2038: a
+        # summer gathering in 2040 would then be shown an hour off), and not much more.
+        first = min(e.starts_at for e in events) - timedelta(days=366)
+        last = max(e.ends_at for e in events) + timedelta(days=366)
+        cal.add_missing_timezones(first_date=first.date(), last_date=last.date())
     return cal.to_ical()
 
 
@@ -105,7 +110,14 @@ def event_ics(event_id: int):
     event = services.find_event(event_id)
     if event is None or not guards.can_view(event, _viewer()):
         abort(404)
-    return _answer(calendar([event], event.title, viewer=_viewer()), f"event-{event.id}.ics")
+    viewer = _viewer()
+    response = _answer(calendar([event], event.title, viewer=viewer), f"event-{event.id}.ics")
+    if viewer is not None:
+        # Per person (the meeting room's address for those going): no shared cache may keep it.
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+        response.vary.add("Authorization")
+    return response
 
 
 @bp.get("/events.ics")

@@ -11,6 +11,7 @@ from coopol.core.time import utcnow
 from coopol.events.models import RSVP_STATES, Event, EventState
 from coopol.extensions import db
 from coopol.groups import guards as group_guards
+from coopol.groups.models import MembershipState
 
 
 def ensure_can_act(member: Member | None) -> Member:
@@ -39,13 +40,21 @@ def is_organiser(event: Event, member: Member | None) -> bool:
     if member is None or not getattr(member, "is_authenticated", False) or getattr(member, "id", None) is None:
         return False
     if event.organiser_id is not None and event.organiser_id == member.id:
-        return True
+        if event.group is None or not event.is_local:
+            return True
+        # A group's gathering belongs to the group: its host keeps it while still in the group (not after
+        # leaving, or being removed by its organisers, who then manage it).
+        membership = group_guards.membership_of(event.group, member)
+        if membership is not None and membership.state == MembershipState.ACTIVE:
+            return True
     return event.group is not None and group_guards.is_organiser(event.group, member)
 
 
 def can_view(event: Event, viewer: Member | None) -> bool:
     if event.removed_at is not None:
         return is_moderator(viewer)
+    if event.group is not None and not group_guards.can_view(event.group, viewer):
+        return False  # the moderators hid or removed its group
     if event.state == EventState.DRAFT or event.hidden_at is not None:
         return is_organiser(event, viewer) or is_moderator(viewer)
     return True

@@ -27,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -170,11 +172,21 @@ class Event(db.Model):
 
     @property
     def is_listed(self) -> bool:
-        return self.removed_at is None and self.hidden_at is None and self.state != EventState.DRAFT
+        return (self.removed_at is None and self.hidden_at is None and self.state != EventState.DRAFT
+                and (self.group is None or self.group.is_listed))
 
     @classmethod
     def listed(cls):
-        """The SQL condition of `is_listed`: lists, feeds and counts show these."""
+        """The SQL condition of `is_listed`: lists, feeds and counts show these (not the gatherings of a
+        group the moderators hid or removed)."""
+        from coopol.groups.models import Group
+
+        return (*cls.listed_in_group(), or_(cls.group_id.is_(None),
+                                            cls.group_id.in_(select(Group.id).where(*Group.listed()))))
+
+    @classmethod
+    def listed_in_group(cls):
+        """`listed()` without the group's own state: for the lists of one group its viewer may see."""
         return (cls.removed_at.is_(None), cls.hidden_at.is_(None), cls.state != EventState.DRAFT.value)
 
     @property

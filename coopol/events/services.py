@@ -9,8 +9,9 @@ after it ended). Each change that people going must hear about is also stored as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -317,16 +318,23 @@ class EventPage:
     next_cursor: str | None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_CURSOR = re.compile(r"-?[0-9]{1,20}\.[0-9]{1,10}", re.ASCII)
+
+
 def _cursor(event: Event) -> str:
-    return f"{int(event.starts_at.timestamp() * 1_000_000)}.{event.id}"
+    # Exact integer microseconds: a float timestamp loses them far from 1970, and the next page then
+    # skips (or repeats) gatherings that start at the same instant.
+    return f"{(event.starts_at - _EPOCH) // _MICROSECOND}.{event.id}"
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime, int]:
     try:
-        micros, _sep, ident = cursor.partition(".")
-        if not (micros.lstrip("-").isdigit() and ident.isdigit()) or len(cursor) > 40:
+        if not _CURSOR.fullmatch(cursor):  # ASCII digits only (no fullwidth or superscript ones)
             raise ValueError
-        moment = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
+        micros, _sep, ident = cursor.partition(".")
+        moment = _EPOCH + int(micros) * _MICROSECOND
         if not 1 <= int(ident) <= MAX_ID:
             raise ValueError
         return moment, int(ident)
@@ -344,7 +352,8 @@ def _origin_filter(origin: str):
 def listing(*, from_: datetime | None = None, to: datetime | None = None, scope: str | None = None,
             group: Group | None = None, origin: str | None = None, past: bool = False):
     """The SELECT of listed gatherings with these filters (unordered): lists and calendar feeds share it."""
-    stmt = select(Event).where(*Event.listed())
+    # One group's list (its viewer may see the group, the callers check): also when moderators hid it.
+    stmt = select(Event).where(*(Event.listed() if group is None else Event.listed_in_group()))
     now = utcnow()
     stmt = stmt.where(Event.ends_at < now) if past else stmt.where(Event.ends_at >= now)
     if from_ is not None:
@@ -393,7 +402,7 @@ def count_upcoming_events() -> int:
 def upcoming_counts(group_ids: list[int]) -> dict[int, int]:
     """For the group space's `upcoming_event_count`: {group_id: n} for one page of groups."""
     rows = db.session.execute(select(Event.group_id, func.count()).where(
-        Event.group_id.in_(group_ids), *Event.listed(), Event.state != EventState.CANCELLED.value,
+        Event.group_id.in_(group_ids), *Event.listed_in_group(), Event.state != EventState.CANCELLED.value,
         Event.ends_at >= utcnow()).group_by(Event.group_id))
     return dict(rows.all())
 
@@ -408,7 +417,7 @@ def organisers_of(event: Event) -> list[Member]:
     from coopol.groups.models import Membership, MembershipState, Role
 
     people: dict[int, Member] = {}
-    if event.organiser is not None:
+    if event.organiser is not None and guards.is_organiser(event, event.organiser):
         people[event.organiser.id] = event.organiser
     if event.group_id is not None:
         for membership in db.session.scalars(select(Membership).where(

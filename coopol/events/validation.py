@@ -30,6 +30,7 @@ from coopol.events.models import (
     URL_MAX,
     EventMode,
 )
+from coopol.groups.validation import visible_length
 
 __all__ = ["Errors", "clean_capacity", "clean_dates", "clean_description", "clean_language", "clean_mode",
            "clean_online_url", "clean_place", "clean_reason", "clean_report", "clean_scope", "clean_timezone",
@@ -38,7 +39,7 @@ __all__ = ["Errors", "clean_capacity", "clean_dates", "clean_description", "clea
 
 def clean_title(value: str | None, errors: Errors) -> str:
     title = " ".join(clean_text(value).split())
-    if len(title) < TITLE_MIN:
+    if visible_length(title) < TITLE_MIN:  # three zero-width spaces are no title
         errors.add("title", _("Use at least %(n)d characters.", n=TITLE_MIN))
     elif len(title) > TITLE_MAX:
         errors.add("title", _("Use at most %(n)d characters.", n=TITLE_MAX))
@@ -52,9 +53,14 @@ def clean_description(value: str | None, errors: Errors) -> str:
     return description
 
 
+# Names the tz database ships that are not places: the server's own zone, and "Factory" (offset -00).
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules", "posix", "right"})
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(name for name in zoneinfo.available_timezones()
+                     if name not in _NOT_PLACES and not name.startswith(("posix/", "right/")))
 
 
 def clean_timezone(value: str | None, errors: Errors) -> ZoneInfo | None:
@@ -82,8 +88,20 @@ def _to_utc(value: Any, zone: ZoneInfo | None, field: str, errors: Errors) -> da
     if value.tzinfo is None:  # a wall-clock time in the gathering's zone
         if zone is None:
             return None
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+        wall = value
+        # In an overlap (clocks go back) fold=0 takes the first of the two instants; in a gap (clocks go
+        # forward) the time does not exist: say so rather than silently moving the gathering by an hour.
+        value = wall.replace(tzinfo=zone)
+        if value.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+            errors.add(field, _("This time does not exist in %(zone)s (the clocks change then): "
+                                "choose another.", zone=zone.key))
+            return None
+    moment = value.astimezone(UTC)
+    if not EARLIEST_MOMENT <= moment < LATEST_MOMENT:
+        errors.add(field, _("Choose a date between %(earliest)s and %(latest)s.",
+                            earliest=f"{EARLIEST_MOMENT:%Y-%m-%d}", latest=f"{LATEST_MOMENT:%Y-%m-%d}"))
+        return None
+    return moment
 
 
 def clean_dates(starts_at: Any, ends_at: Any, zone: ZoneInfo | None, errors: Errors
@@ -141,9 +159,14 @@ def clean_online_url(value: str | None, mode: str, errors: Errors) -> str | None
     if not url:
         errors.add("online_url", _("An online gathering needs the address where people meet."))
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # both raise for a malformed IPv6 literal or port
+    except ValueError:
+        parts, host = None, None
     allowed = ("https",) if https_required() else ("http", "https")
-    if len(url) > URL_MAX or parts.scheme not in allowed or not parts.netloc or any(ch.isspace() for ch in url):
+    if len(url) > URL_MAX or parts is None or parts.scheme not in allowed or not host \
+            or any(ch.isspace() for ch in url):
         if https_required():
             errors.add("online_url", _("Use an https address of at most %(n)d characters.", n=URL_MAX))
         else:

@@ -80,8 +80,17 @@ def join_group(actor: Member, group: Group) -> Membership:
     return membership
 
 
+def _lock_group(group: Group) -> None:
+    """Hold the group's row until the end of the transaction (PostgreSQL: FOR UPDATE; SQLite's writers
+    are serialised already): two organisers leaving at once then count each other, and one stays."""
+    db.session.execute(select(Group.id).where(Group.id == group.id).with_for_update())
+
+
 def _ensure_not_last_organiser(group: Group, membership: Membership) -> None:
-    if membership.is_organiser and count_organisers(group) <= 1:
+    if not membership.is_organiser:
+        return
+    _lock_group(group)
+    if count_organisers(group) <= 1:
         raise Conflict(_("You are this group's last organiser: name another organiser or hand the group over "
                          "before leaving."))
 
@@ -156,7 +165,8 @@ def hand_over_group(actor: Member, group: Group, member: Member) -> Membership:
     guards.ensure_can_act(actor)
     guards.ensure_organiser(group, actor)
     if member.id == actor.id:
-        raise ValidationFailed.field("member", _("Hand the group over to someone else."))
+        raise ValidationFailed.field("handle", _("Hand the group over to someone else."))
+    _lock_group(group)
     successor = _active(group, member)
     successor.role = Role.ORGANISER.value
     guards.membership_of(group, actor).role = Role.MEMBER.value

@@ -30,11 +30,17 @@ RESERVED_SLUGS = frozenset({"new", "api", "edit", "members"})
 
 def clean_name(value: str | None, errors: Errors) -> str:
     name = " ".join(clean_text(value).split())
-    if len(name) < NAME_MIN:
+    if visible_length(name) < NAME_MIN:  # three zero-width spaces are no name
         errors.add("name", _("Use at least %(n)d characters.", n=NAME_MIN))
     elif len(name) > NAME_MAX:
         errors.add("name", _("Use at most %(n)d characters.", n=NAME_MAX))
     return name
+
+
+def visible_length(text: str) -> int:
+    """Characters that show: not spaces, not format characters (zero-width space, joiners, marks of
+    direction)."""
+    return sum(1 for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
 
 
 def is_slug(value: str | None) -> bool:
@@ -92,8 +98,12 @@ def clean_logo_url(value: str | None, errors: Errors) -> str | None:
     url = (value or "").strip()
     if not url:
         return None
-    parts = urlsplit(url)
-    if len(url) > URL_MAX or parts.scheme not in ("http", "https") or not parts.netloc or any(
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # both raise for a malformed IPv6 literal or port
+    except ValueError:
+        parts, host = None, None
+    if len(url) > URL_MAX or parts is None or parts.scheme not in ("http", "https") or not host or any(
             ch.isspace() for ch in url):
         errors.add("logo_url", _("Use an http or https address of at most %(n)d characters.", n=URL_MAX))
     return url
