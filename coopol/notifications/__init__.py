@@ -37,16 +37,18 @@ def register(app: Flask) -> None:
         if viewer is None:
             return None
         items, _cursor = feed_page(viewer, limit=10)
-        return {"items": items}
+        return {"entries": items}
 
     register_section(app, "home_feed", "notifications/_landing.html", feed_section, order=5)
     register_profile_counts(app, lambda member: {"follower_count": follows.follower_count(member),
                                             "following_count": follows.following_count(member)})
 
-    def follow_button(kind: str, target: Any) -> Markup:
+    def follow_button(kind: str, target: Any, key: Any = None) -> Markup:
+        """A follow form for other modules' templates: `follow_button("group", group.slug, group.id)`
+        (`key` is what a follow stores, the id, when the form names the thing otherwise)."""
         if not current_user.is_authenticated:
             return Markup("")
-        row = follows.find_follow(current_user, kind, str(target))
+        row = follows.find_follow(current_user, kind, str(target if key is None else key))
         template = app.jinja_env.get_template("notifications/_follow.html")
         return Markup(template.render(kind=kind, target=target, state=row.state if row else None, request=request))
 
@@ -54,7 +56,7 @@ def register(app: Flask) -> None:
         if member.is_erased:
             return Markup("")
         is_self = current_user.is_authenticated and current_user.id == member.id
-        button = follow_button("member", member.handle) if not is_self else Markup("")
+        button = follow_button("member", member.handle, member.id) if not is_self else Markup("")
         return Markup(app.jinja_env.get_template("notifications/_profile.html").render(
             member=member, followers=follows.follower_count(member), following=follows.following_count(member),
             button=button))

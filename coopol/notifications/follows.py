@@ -164,11 +164,11 @@ def list_following(member: Member) -> dict[str, list[Any]]:
     for row in rows:
         by_kind.setdefault(row.kind, []).append(row)
     member_ids = [int(r.target) for r in by_kind["member"]]
-    handles = dict(db.session.execute(select(Member.id, Member.handle).where(Member.id.in_(member_ids)))) \
-        if member_ids else {}
+    handles = {row[0]: row[1] for row in db.session.execute(
+        select(Member.id, Member.handle).where(Member.id.in_(member_ids)))} if member_ids else {}
     group_ids = [int(r.target) for r in by_kind["group"]]
-    slugs = dict(db.session.execute(select(Group.id, Group.slug).where(Group.id.in_(group_ids)))) \
-        if group_ids else {}
+    slugs = {row[0]: row[1] for row in db.session.execute(
+        select(Group.id, Group.slug).where(Group.id.in_(group_ids)))} if group_ids else {}
     return {
         "members": [{"handle": handles.get(int(r.target)), "state": r.state} for r in by_kind["member"]
                     if int(r.target) in handles],
