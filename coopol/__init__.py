@@ -12,8 +12,9 @@ from flask import Flask
 __version__ = "0.1.0"
 
 # Registered in this order: each may listen to the ones before it; federation comes last.
-FEATURE_PACKAGES = ("coopol.accounts", "coopol.admin", "coopol.groups", "coopol.ideas", "coopol.moderation",
-                    "coopol.notifications", "coopol.federation")
+FEATURE_PACKAGES = ("coopol.accounts", "coopol.admin", "coopol.groups", "coopol.ideas", "coopol.events",
+                    "coopol.moderation", "coopol.notifications",
+                    "coopol.federation")
 
 
 def instance_path_from_env() -> Path:

@@ -25,6 +25,7 @@ def subscribe(app: Flask, event: str, handler: Handler) -> None:
     app.extensions[_KEY][event].append(handler)
 
 
-def publish(event: str, **payload: Any) -> None:
-    for handler in list(current_app.extensions[_KEY].get(event, ())):
+def publish(name: str, /, **payload: Any) -> None:
+    """`name` is positional-only, so a payload may itself carry an `event` (a gathering)."""
+    for handler in list(current_app.extensions[_KEY].get(name, ())):
         handler(**payload)

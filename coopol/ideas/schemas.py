@@ -207,6 +207,16 @@ class PeriodSchema(DumpSchema):
     votes = fields.Integer()
 
 
+class GatheringStatsSchema(DumpSchema):
+    """Filled by the events module (registered through coopol/core/stats.py)."""
+
+    held = fields.Nested(InstanceCountsSchema, metadata={"description": "gatherings that took place, by origin"})
+    people_went = fields.Nested(InstanceCountsSchema,
+                                metadata={"description": "people going to a gathering that took place, by their "
+                                                         "instance"})
+    upcoming = fields.Nested(InstanceCountsSchema)
+
+
 class StatsSchema(DumpSchema):
     instance = fields.String()
     parties = fields.Dict(keys=fields.String(), values=fields.String(),
@@ -215,6 +225,7 @@ class StatsSchema(DumpSchema):
     ideas = fields.Nested(InstanceCountsSchema)
     comments = fields.Nested(InstanceCountsSchema)
     votes = fields.Nested(InstanceCountsSchema)
+    gatherings = fields.Nested(GatheringStatsSchema)
     over_time = fields.List(fields.Nested(PeriodSchema))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from coopol.accounts.models import Member
 from coopol.core.parties import party_names
+from coopol.core.stats import extra_participation, hosts_of
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.ideas.models import Comment, Idea, IdeaState, IdeaVote
@@ -67,9 +68,11 @@ def participation_stats() -> dict[str, Any]:
                                join=(Member, Comment.author)),
         "votes": _per_month(IdeaVote.created_at, join=(Member, Member.id == IdeaVote.member_id)),
     }
+    extra = extra_participation()  # gatherings (events), registered through core/stats.py
     return {
+        **extra,
         "instance": current_app.config["SERVER_HOST"],
-        "parties": party_names(set(members) | set(ideas) | set(comments) | set(votes)),
+        "parties": party_names(set(members) | set(ideas) | set(comments) | set(votes) | hosts_of(extra)),
         "members": {"total": sum(members.values()), "by_instance": members},
         "ideas": {"total": sum(ideas.values()), "by_instance": ideas},
         "comments": {"total": sum(comments.values()), "by_instance": comments},

@@ -31,7 +31,7 @@ ACTIONS = define_labels("action", {
     "group_member_removed": _l("Removed from the group by an organiser"),
 })
 TARGET_TYPES = define_labels("target_type", {"idea": _l("Idea"), "comment": _l("Comment"), "member": _l("Member"),
-                                             "group": _l("Group")})
+                                             "group": _l("Group"), "event": _l("Gathering")})
 APPEAL_STATUSES = define_labels("appeal_status", {
     "pending": _l("pending"), "upheld": _l("upheld"), "reversed": _l("reversed"),
 })
@@ -39,10 +39,12 @@ APPEAL_STATUSES = define_labels("appeal_status", {
 REMOVED_NOTICES = define_labels("removed_notice", {
     "idea": _l("This idea was removed by a moderator."), "comment": _l("This comment was removed by a moderator."),
     "group": _l("This group was removed by a moderator."),
+    "event": _l("This gathering was removed by a moderator."),
 })
 HIDDEN_NOTICES = define_labels("hidden_notice", {
     "idea": _l("This idea is hidden pending review."), "comment": _l("This comment is hidden pending review."),
     "group": _l("This group is hidden pending review."),
+    "event": _l("This gathering is hidden pending review."),
 })
 FIELDS = define_labels("field", {
     "action": _l("Action"), "target_type": _l("Target"), "target_id": _l("Target"), "reason": _l("Reason"),
@@ -52,10 +54,12 @@ FIELDS = define_labels("field", {
 YOUR_TARGETS = define_labels("your_target", {
     "idea": _l("your idea “%(label)s”"), "comment": _l("your comment “%(label)s”"), "member": _l("your account"),
     "group": _l("your group “%(label)s”"),
+    "event": _l("your gathering “%(label)s”"),
 })
 YOUR_TARGETS_CAPITAL = define_labels("your_target_capital", {
     "idea": _l("Your idea “%(label)s”"), "comment": _l("Your comment “%(label)s”"), "member": _l("Your account"),
     "group": _l("Your group “%(label)s”"),
+    "event": _l("Your gathering “%(label)s”"),
 })
 # One whole sentence per decision: word order differs between languages.
 DECISIONS_ON_YOURS = define_labels("decision_on_yours", {

@@ -1,6 +1,6 @@
 """Moderation records: reports, actions (with what they changed), appeals, the public log.
 
-Targets are generic: `target_type` is `idea`, `comment`, `member` or `group` and `target_id` that row's id, so
+Targets are generic: `target_type` is `idea`, `comment`, `member`, `group` or `event` and `target_id` that row's id, so
 moderation needs no column in the tables it moderates beyond their own moderation fields.
 """
 
@@ -23,6 +23,7 @@ class TargetType(enum.StrEnum):
     COMMENT = "comment"
     MEMBER = "member"
     GROUP = "group"  # named by its slug
+    EVENT = "event"  # a gathering, by its id
 
 
 class ReportReason(enum.StrEnum):

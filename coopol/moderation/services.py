@@ -8,7 +8,8 @@ write, and the unit of work rolls back everything on an error, so nothing is eve
 Events (federation subscribes): `report_filed(report, target)`, `content_hidden`, `content_removed`,
 `content_restored` (all with `target_type, target, action`), `thread_locked(idea, action)`,
 `member_suspended(member, action)`, `member_banned(member, action)`, `member_reinstated(member, action)`,
-`thread_unlocked(idea, action)`, `group_locked(group, action)`, `group_unlocked(group, action)`.
+`thread_unlocked(idea, action)`, `group_locked(group, action)`, `group_unlocked(group, action)`,
+`event_locked(event, action)`, `event_unlocked(event, action)`.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ BAN_REASON_MIN = 15
 DEFAULT_REPORTS_TO_HIDE = 3
 
 # Targets with the hidden_at / removed_at columns (a group is a space moderated like a piece of content).
-ITEM_TYPES = frozenset({TargetType.IDEA, TargetType.COMMENT, TargetType.GROUP})
-LOCKABLE = frozenset({TargetType.IDEA, TargetType.GROUP})
+ITEM_TYPES = frozenset({TargetType.IDEA, TargetType.COMMENT, TargetType.GROUP, TargetType.EVENT})
+LOCKABLE = frozenset({TargetType.IDEA, TargetType.GROUP, TargetType.EVENT})
 APPLIES_TO: dict[str, frozenset[str]] = {
     ActionKind.DISMISS: frozenset(TargetType),
     ActionKind.HIDE: ITEM_TYPES, ActionKind.UNHIDE: ITEM_TYPES,
@@ -292,11 +293,13 @@ def _change_item(kind: str, target_type: str, target: Any, reason: str, now: dat
     if kind == ActionKind.LOCK:
         if target.locked_at is not None:
             raise Conflict(_("This group is already locked.") if target_type == TargetType.GROUP
+                           else _("This gathering is already locked.") if target_type == TargetType.EVENT
                            else _("This thread is already locked."))
         return _apply(target, {"locked_at": now})
     if kind == ActionKind.UNLOCK:
         if target.locked_at is None:
             raise Conflict(_("This group is not locked.") if target_type == TargetType.GROUP
+                           else _("This gathering is not locked.") if target_type == TargetType.EVENT
                            else _("This thread is not locked."))
         return _apply(target, {"locked_at": None})
     if kind == ActionKind.PIN:
@@ -431,6 +434,10 @@ def _publish_action(action: ModerationAction, target_type: str, target: Any) -> 
         publish("group_locked", group=target, action=action)
     elif kind == ActionKind.UNLOCK and target_type == TargetType.GROUP:
         publish("group_unlocked", group=target, action=action)
+    elif kind == ActionKind.LOCK and target_type == TargetType.EVENT:
+        publish("event_locked", event=target, action=action)
+    elif kind == ActionKind.UNLOCK and target_type == TargetType.EVENT:
+        publish("event_unlocked", event=target, action=action)
     elif kind == ActionKind.LOCK:
         publish("thread_locked", idea=target, action=action)
     elif kind == ActionKind.UNLOCK:

@@ -1,5 +1,5 @@
-"""What moderation acts on: an idea, a comment, a member or a group, named by `target_type` and `target_id`
-(a member by handle, a group by slug).
+"""What moderation acts on: an idea, a comment, a member, a group or a gathering (event), named by
+`target_type` and `target_id` (a member by handle, a group by slug, a gathering by id).
 
 Moderation reads the ideas models and sets their moderation columns; the ideas module never imports
 moderation. Page paths follow the contract in API.md (`/ideas/{id}`, `/comments/{id}`, `/members/{handle}`).
@@ -18,6 +18,8 @@ from coopol.accounts.services import find_member_by_reference
 from coopol.core.errors import NotFound, ValidationFailed
 from coopol.core.schemas import MAX_ID
 from coopol.core.time import utcnow
+from coopol.events.guards import can_view as can_view_event
+from coopol.events.models import Event
 from coopol.extensions import db
 from coopol.groups.guards import can_view as can_view_group
 from coopol.groups.models import Group
@@ -28,7 +30,7 @@ from coopol.moderation.models import TargetType
 
 TARGET_TYPES = tuple(t.value for t in TargetType)
 _MODELS: dict[str, type] = {TargetType.IDEA: Idea, TargetType.COMMENT: Comment, TargetType.MEMBER: Member,
-                            TargetType.GROUP: Group}
+                            TargetType.GROUP: Group, TargetType.EVENT: Event}
 EXCERPT_LENGTH = 280
 
 
@@ -55,7 +57,7 @@ def load_target(target_type: str, target_id: int | str) -> Any:
     if isinstance(target_id, bool) or not isinstance(target_id, int):
         raise ValidationFailed.field("target_id", f"A {target_type} is named by its id, a number.")
     target = db.session.get(_MODELS[target_type], target_id) if 1 <= target_id <= MAX_ID else None
-    if target is None or (target_type == TargetType.IDEA and target.state == "draft"):
+    if target is None or (target_type in (TargetType.IDEA, TargetType.EVENT) and target.state == "draft"):
         raise NotFound(f"No {target_type} with id {target_id}.")
     return target
 
@@ -70,6 +72,8 @@ def visible_to(target_type: str, target: Any, member: Member) -> bool:
         return can_view(target.idea, member) and content_visible(target, member)
     if target_type == TargetType.GROUP:
         return can_view_group(target, member)
+    if target_type == TargetType.EVENT:
+        return can_view_event(target, member)
     return True
 
 
@@ -79,6 +83,8 @@ def author_of(target_type: str, target: Any) -> Member | None:
         return target
     if target_type == TargetType.GROUP:  # who started it answers for it (and may appeal)
         return db.session.get(Member, target.created_by_id) if target.created_by_id else None
+    if target_type == TargetType.EVENT:  # who hosts it answers for it
+        return target.organiser
     return target.author
 
 
@@ -89,6 +95,8 @@ def target_path(target_type: str, target: Any) -> str:
         return f"/ideas/{target.idea_id}#comment-{target.id}"
     if target_type == TargetType.GROUP:
         return f"/groups/{target.slug}"
+    if target_type == TargetType.EVENT:
+        return f"/events/{target.id}"
     return f"/members/{target.handle}"
 
 
@@ -99,6 +107,8 @@ def target_label(target_type: str, target: Any) -> str:
         return _("comment #%(id)s on “%(title)s”", id=target.id, title=target.idea.title)
     if target_type == TargetType.GROUP:
         return _("group “%(name)s”", name=target.name)
+    if target_type == TargetType.EVENT:
+        return _("gathering “%(title)s”", title=target.title)
     return f"@{target.handle}" if not target.is_erased else _("deleted member")
 
 
@@ -144,6 +154,9 @@ def moderator_target(target_type: str, target: Any) -> dict[str, Any]:
     elif target_type == TargetType.GROUP:
         view.update(excerpt=_excerpt(f"{target.name}: {target.description}"), locked=target.locked_at is not None,
                     state=target.state, members=target.member_count)
+    elif target_type == TargetType.EVENT:
+        view.update(excerpt=_excerpt(f"{target.title}: {target.description}"), locked=target.locked_at is not None,
+                    state=target.state, going=target.going_count, starts_at=target.starts_at)
     else:
         view.update(excerpt=_excerpt(target.bio), status=target.status, suspended_until=target.suspended_until,
                     created_at=target.created_at)

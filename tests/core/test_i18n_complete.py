@@ -185,13 +185,22 @@ def _seed(app, create_member) -> dict:
         group = groups.create_group(ana, name="Lyon rail users", description="We *ride*.", kind="thematic",
                                     joining="approval")
         memberships.join_group(luis, group)
+        from coopol.events import rsvps
+        from coopol.events import services as events
+
+        gathering = events.create_event(ana, title="Rail assembly", description="Bring *ideas*.",
+                                        starts_at="2099-03-01T18:00", ends_at="2099-03-01T20:00",
+                                        timezone="Europe/Paris", place={"name": "Gare"}, capacity=1,
+                                        group=group.slug)
+        rsvps.rsvp(gathering, luis)
         db.session.flush()
         entry = db.session.execute(db.text("SELECT max(id) FROM modlog_entries")).scalar()
         return {"idea_id": [idea.id, withdrawn.id], "comment_id": [against.id], "handle": ["ana", "eva"],
                 "action_id": [hide.id], "entry_id": [entry], "target": [("idea", idea.id), ("comment", against.id),
                                                                        ("member", eva.id)],
                 "activity_uuid": [uuid.uuid4()], "filename": ["coopol.css"],
-                "key": sorted(app.extensions[PANELS]), "host": ["ally.example"], "slug": [group.slug]}
+                "key": sorted(app.extensions[PANELS]), "host": ["ally.example"], "slug": [group.slug],
+                "event_id": [gathering.id]}
 
 
 def _urls(app, values: dict) -> list[str]:

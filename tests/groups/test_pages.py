@@ -168,6 +168,9 @@ def test_registered_sections_and_counters_show_on_the_group(make_app, create_mem
 
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(template_dir))])
     app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader, FileSystemLoader(str(template_dir))])
+    # The events module registers the real ones: stand-ins replace them here.
+    app.extensions["coopol.groups.sections"].pop("gatherings", None)
+    app.extensions["coopol.groups.counters"].pop("upcoming_event_count", None)
     register_section(app, "gatherings", "Upcoming gatherings", "demo/_section.html",
                      lambda group, viewer: {"text": f"Meet {group.slug}"})
     register_section(app, "hidden", "Never shown", "demo/_section.html", lambda group, viewer: None)
