@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
     from coopol.core.templating import add_nav
     from coopol.notifications import api, follows, labels, routes, store  # noqa: F401  (labels: defined)
     from coopol.notifications.feed import feed_page
+    from coopol.notifications.gatherings import init_gatherings
     from coopol.notifications.listeners import init_listeners
     from coopol.notifications.privacy import init_privacy
 
@@ -30,6 +31,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     app.extensions["coopol.api"].register_blueprint(api.blp)
     init_listeners(app)
+    init_gatherings(app)
     init_privacy(app)
     add_nav(app, "notifications.page", _l("Notifications"), members_only=True)
 

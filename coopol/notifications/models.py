@@ -115,3 +115,12 @@ class Preferences(db.Model):
     notify: Mapped[str] = mapped_column(Text, default="{}")  # JSON {kind: channel}, only the changed ones
     hide_follows: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EventReminder(db.Model):
+    """A gathering whose reminder went out (once, whichever worker sent it)."""
+
+    __tablename__ = "event_reminders"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,7 +4,7 @@ The `notifications` table (moderation's until now) gains who caused a notice, wh
 and a coalescing key. Members already in a group follow it (membership implies following).
 
 Revision ID: 0014_notifications
-Revises: 0007_ideas_listing, 0010_groups
+Revises: 0007_ideas_listing, 0012_events
 
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0014_notifications'
-down_revision = ('0007_ideas_listing', '0010_groups')
+down_revision = ('0007_ideas_listing', '0012_events')
 branch_labels = ('notifications',)
 depends_on = None
 
@@ -71,6 +71,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('member_id', name=op.f('pk_notification_preferences'))
     )
 
+    op.create_table('event_reminders',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_event_reminders_event_id_events'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_event_reminders'))
+    )
+
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('actor_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('target_type', sa.String(length=16), nullable=True))
@@ -98,6 +106,7 @@ def downgrade():
         batch_op.drop_column('target_id')
         batch_op.drop_column('target_type')
         batch_op.drop_column('actor_id')
+    op.drop_table('event_reminders')
     op.drop_table('notification_preferences')
     with op.batch_alter_table('feed_activity_topics', schema=None) as batch_op:
         batch_op.drop_index('ix_feed_topics_kind_target_activity')
