@@ -94,7 +94,9 @@ def _image(self, tokens, idx, options, env) -> str:
 def _mention_href(match: re.Match) -> str:
     handle, host = match.group(1).lower(), (match.group(2) or "").lower()
     own = str(current_app.config.get("SERVER_HOST", "")).lower() if has_app_context() else ""
-    return f"/members/{handle}" if not host or host == own else f"/members/{handle}@{host}"
+    base = str(current_app.config.get("URL", "")).rstrip("/") if has_app_context() else ""
+    # Absolute: the HTML also travels to other servers (Mastodon shows the content as it is).
+    return f"{base}/members/{handle}" if not host or host == own else f"{base}/members/{handle}@{host}"
 
 
 def _mentions(state) -> None:

@@ -52,3 +52,6 @@ def register(app: Flask) -> None:
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
     content.register(app)
+    from coopol.federation import follows  # members following allies' members (Follow / Undo)
+
+    follows.register(app)

@@ -1,8 +1,8 @@
 """Following: members (here and on allied instances), ideas, groups, tags and scopes.
 
-One writer of `Follow` rows. Following a member of an ally is a pending follow until their instance
-answers our ActivityPub `Follow` with `Accept` (coopol/federation/follows.py listens to `follow_created`
-and `follow_removed`, and calls `accept_remote_follow`). Whether a host is allied is federation's
+One writer of `Follow` rows. Following a member of an ally sends an ActivityPub `Follow` of their Person
+(coopol/federation/follows.py listens to `follow_created` and `follow_removed`); `accept_remote_follow`
+is there for a pending state (not used yet: the follow counts at once). Whether a host is allied is federation's
 knowledge: it registers the check with `set_ally_check`; without it no remote member can be followed.
 """
 
@@ -92,9 +92,9 @@ def follow_target(member: Member, kind: str, target: str, followed: Any = None) 
     existing = find_follow(member, kind, target)
     if existing is not None:
         return existing
-    remote = kind == FollowKind.MEMBER and followed is not None and not followed.is_local and member.is_local
-    row = Follow(member_id=member.id, kind=kind, target=target,
-                 state=FollowState.PENDING.value if remote else FollowState.ACTIVE.value)
+    # An ally's member's ideas reach us as copies announced by their Group: the follow counts at once
+    # (federation still tells their instance, with a `Follow` of their Person).
+    row = Follow(member_id=member.id, kind=kind, target=target, state=FollowState.ACTIVE.value)
     db.session.add(row)
     db.session.flush()
     if kind == FollowKind.MEMBER and followed is not None:

@@ -100,9 +100,9 @@ def test_mentions_are_links_and_notify_once(app, client, people, create_idea, cr
     idea_id = create_idea("ana", body="Ask @bea and @nobody, not mail@bea.example.")
     comment_id = create_comment("carl", idea_id, "@bea @bea what do you think, @dora@ally.example?")
     body_html = client.get(f"/api/v1/ideas/{idea_id}").json["body_html"]
-    assert '<a href="/members/bea"' in body_html and "mail@bea.example" in body_html
+    assert '<a href="http://local.coopol.test/members/bea"' in body_html and "mail@bea.example" in body_html
     comment = client.get(f"/api/v1/ideas/{idea_id}/comments").json["items"][0]
-    assert '<a href="/members/dora@ally.example"' in comment["body_html"]
+    assert '<a href="http://local.coopol.test/members/dora@ally.example"' in comment["body_html"]
     kinds = [(n["kind"], n["target"]["type"], n["target"]["id"]) for n in notes(client, people["bea"])["items"]]
     assert kinds == [("mention", "comment", comment_id), ("mention", "idea", idea_id)]
     assert notes(client, people["dora"])["items"] == []  # a local dora is not dora@ally.example
