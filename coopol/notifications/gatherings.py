@@ -90,7 +90,7 @@ def send_reminders(now=None, limit: int = REMINDER_BATCH) -> int:
         due = list(db.session.scalars(select(Event).where(
             Event.state == EventState.SCHEDULED, Event.starts_at > now, Event.starts_at <= horizon,
             Event.removed_at.is_(None), Event.id.not_in(reminded)).order_by(Event.starts_at, Event.id).limit(limit)
-            .with_for_update(skip_locked=True)))
+            .with_for_update(skip_locked=True, of=Event)))
         for event in due:
             db.session.add(EventReminder(event_id=event.id, sent_at=now))
             for member in _people_going(event, (RsvpStatus.GOING,)):
