@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     from coopol.notifications.feed import feed_page
     from coopol.notifications.gatherings import init_gatherings
     from coopol.notifications.listeners import init_listeners
+    from coopol.notifications.mailing import init_mail_hooks
     from coopol.notifications.privacy import init_privacy
 
     app.config.setdefault("NOTIFY_COALESCE_SECONDS", store.COALESCE_SECONDS)
@@ -32,6 +33,7 @@ def register(app: Flask) -> None:
     app.extensions["coopol.api"].register_blueprint(api.blp)
     init_listeners(app)
     init_gatherings(app)
+    init_mail_hooks(app)
     init_privacy(app)
     add_nav(app, "notifications.page", _l("Notifications"), members_only=True)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 
 from coopol.accounts.models import Member
@@ -51,7 +51,7 @@ def record_activity(kind: str, actor: Member | None, object_type: str, object_id
     return activity
 
 
-def feed_page(member: Member, *, cursor: str | None = None, limit: int = 20
+def feed_page(member: Member, *, cursor: str | None = None, limit: int = 20, since: Any = None
               ) -> tuple[list[dict[str, Any]], str | None]:
     followed = (select(ActivityTopic.activity_id)
                 .join(Follow, (Follow.kind == ActivityTopic.kind) & (Follow.target == ActivityTopic.target))
@@ -59,8 +59,10 @@ def feed_page(member: Member, *, cursor: str | None = None, limit: int = 20
     before = parse_id(cursor)
     if before is not None:
         followed = followed.where(ActivityTopic.activity_id < before)
-    query = (select(Activity).where(Activity.id.in_(followed), Activity.actor_id.is_distinct_from(member.id))
-             .order_by(Activity.id.desc()).limit(limit + 1))
+    query = select(Activity).where(Activity.id.in_(followed), Activity.actor_id.is_distinct_from(member.id))
+    if since is not None:
+        query = query.where(Activity.created_at > since)
+    query = query.order_by(Activity.id.desc()).limit(limit + 1)
     rows = list(db.session.scalars(query))
     next_cursor = str(rows[limit - 1].id) if len(rows) > limit else None
     return present(rows[:limit], member), next_cursor
@@ -69,7 +71,7 @@ def feed_page(member: Member, *, cursor: str | None = None, limit: int = 20
 def _load_ideas(ids: list[int], viewer: Any) -> dict[int, dict | None]:
     ideas = db.session.scalars(select(Idea).where(Idea.id.in_(ids))) if ids else []
     return {i.id: ({"type": "idea", "id": i.id, "title": i.title, "state": i.state,
-                    "url": i.url or current_app.config["URL"] + url_for("ideas.show", idea_id=i.id)}
+                    "url": i.url or f"{current_app.config['URL']}/ideas/{i.id}"}
                    if can_view(i, viewer) and content_visible(i, viewer) else None) for i in ideas}
 
 
@@ -79,10 +81,13 @@ def _load_comments(ids: list[int], viewer: Any) -> dict[int, dict | None]:
     out: dict[int, dict | None] = {}
     for comment, idea in rows:
         visible = can_view(idea, viewer) and content_visible(comment, viewer) and not comment.is_deleted
+        if not visible:
+            out[comment.id] = None
+            continue
+        # A plain path, no url_for: digests are built by the worker, outside any request.
         out[comment.id] = {"type": "comment", "id": comment.id, "idea_id": idea.id, "title": idea.title,
                            "excerpt": comment.body[:200],
-                           "url": current_app.config["URL"] + url_for("ideas.show", idea_id=idea.id)
-                           + f"#comment-{comment.id}"} if visible else None
+                           "url": f"{current_app.config['URL']}/ideas/{idea.id}#comment-{comment.id}"}
     return out
 
 

@@ -160,3 +160,16 @@ def test_export_has_follows_notifications_preferences_and_erasure_removes_them(a
     with app.app_context():
         assert db.session.scalar(select(func.count(Follow.id))) == 0
     assert client.get("/api/v1/members/bea").json["follower_count"] == 0
+
+
+def test_idea_and_group_pages_have_a_follow_button(client, people, auth, create_idea):
+    idea_id = create_idea("bea")
+    slug = client.post("/api/v1/groups", json={"name": "Rail users", "description": "We ride.", "kind": "thematic",
+                                               "joining": "open"}, headers=people["bea"]).json["slug"]
+    auth.login("ana")
+    assert 'data-testid="follow"' in client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    client.post("/follow", data={"kind": "idea", "target": str(idea_id)})
+    assert 'data-testid="unfollow"' in client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    client.post("/follow", data={"kind": "group", "target": slug})
+    assert 'data-testid="unfollow"' in client.get(f"/groups/{slug}").get_data(as_text=True)
+    assert client.get("/api/v1/me/following", headers=people["ana"]).json["groups"] == [slug]

@@ -160,3 +160,24 @@ def test_preferences_page_saves_choices(client, people, auth):
     assert prefs["email_digest"] == "daily" and prefs["notify"]["mention"] == "off" and prefs["hide_follows"]
     bad = client.post("/settings/notifications", data={"email_digest": "hourly"})
     assert bad.status_code == 422
+
+
+def test_what_the_mail_package_reads_digest_items_and_unsubscribe(app, client, people, create_idea):
+    from datetime import timedelta
+
+    from coopol.core.time import utcnow
+    from coopol.core.uow import unit_of_work
+    from coopol.notifications.mailing import digest_items, turn_email_off
+
+    client.put("/api/v1/members/bea/follow", headers=people["ana"])
+    client.patch("/api/v1/me/preferences", json={"email_digest": "weekly", "notify": {"reply": "email"}},
+                 headers=people["ana"])
+    create_idea("bea", "For the digest")
+    with app.app_context(), unit_of_work():
+        ana = get_member_by_handle("ana")
+        items = digest_items(ana, utcnow() - timedelta(days=7))
+        assert [(i["title"], i["kind"]) for i in items] == [("For the digest", "New idea")]
+        assert digest_items(ana, utcnow() + timedelta(seconds=1)) == []
+        turn_email_off(ana)
+    prefs = client.get("/api/v1/me/preferences", headers=people["ana"]).json
+    assert prefs["email_digest"] == "off" and prefs["notify"]["reply"] == "web"
