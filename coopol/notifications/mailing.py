@@ -44,6 +44,10 @@ def turn_email_off(member: Member) -> None:
 
 
 def init_mail_hooks(app: Flask) -> None:
+    import sys
+
+    if "coopol.mail" not in sys.modules:  # not among this build's FEATURE_PACKAGES (registered before us)
+        return
     try:
         from coopol.mail.digests import register_digest_choice, register_digest_source
         from coopol.mail.services import register_unsubscribe_handler
