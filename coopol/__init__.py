@@ -12,8 +12,8 @@ from flask import Flask
 __version__ = "0.1.0"
 
 # Registered in this order: each may listen to the ones before it; federation comes last.
-FEATURE_PACKAGES = ("coopol.accounts", "coopol.admin", "coopol.groups", "coopol.ideas", "coopol.events",
-                    "coopol.moderation", "coopol.notifications",
+FEATURE_PACKAGES = ("coopol.accounts", "coopol.mail", "coopol.admin", "coopol.groups", "coopol.ideas",
+                    "coopol.events", "coopol.moderation", "coopol.bridging", "coopol.notifications",
                     "coopol.federation")
 
 
@@ -32,6 +32,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SERVER_HOST"] = url.netloc.lower()
     app.config["SERVER_NAME_KEY"] = app.config["SERVER_HOST"]
 
+    if app.config["PROXY_FIX"]:  # only when configured: the X-Forwarded-* headers are the proxy's word
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_FIX"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_modules(app)
     return app

@@ -283,7 +283,10 @@ def database_state() -> str:
         applied = set(MigrationContext.configure(connection).get_current_heads())
     if not applied:
         return "missing"
-    return "ready" if applied == set(script.get_heads()) else "outdated"
+    # A revision that `depends_on` another branch's head takes that head's place in the version table:
+    # every head of the scripts must be applied or below (down or depended on) an applied one.
+    reached = {rev.revision for rev in script.iterate_revisions(tuple(applied), "base")}
+    return "ready" if set(script.get_heads()) <= reached else "outdated"
 
 
 @cli.group()

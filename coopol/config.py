@@ -27,6 +27,8 @@ LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"
               ".webp": "image/webp", ".gif": "image/gif"}
 
 REMOTE_IMAGES = ("link", "allow")
+FEDIVERSE_FOLLOWERS = ("open", "approval", "off")
+FEDIVERSE_REPLIES = ("moderated", "open", "off")
 
 DEFAULTS: dict[str, Any] = {
     "NAME": "Coopol",
@@ -59,8 +61,17 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_BACKOFF_AFTER": 5,  # failed sign-ins for one account before it must wait
     "LOGIN_BACKOFF_SECONDS": 30,  # first wait; doubles with each further failure
     "LOGIN_BACKOFF_MAX_SECONDS": 3600,
+    "FEDIVERSE_FOLLOWERS": "open",  # open | approval | off: who else than allies may follow our Groups
+    "FEDIVERSE_REPLIES": "moderated",  # moderated | open | off: replies of followers who are not allies
     "REMOTE_IMAGES": "link",  # link | allow: Markdown images from other hosts than this and allies
+    # E-mail (coopol/mail): smtp://user:pass@host:587?starttls=1, smtps://… (implicit TLS); "" = none sent
+    "SMTP_URL": "",
+    "MAIL_FROM": "",  # the From address; "" = noreply@ the instance's host
+    "REQUIRE_CONFIRMED_EMAIL_TO_VOTE": False,  # anti-astroturfing: local members confirm their address first
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Proxies in front that set X-Forwarded-For/-Proto/-Host (nginx as the TLS proxy: 1). 0 trusts none of
+    # these headers: anyone could claim https or another address.
+    "PROXY_FIX": 0,
     "API_TITLE": "Coopol API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.1.0",
@@ -200,6 +211,11 @@ def _check(config: dict[str, Any]) -> None:
     if config["REMOTE_IMAGES"] not in REMOTE_IMAGES:
         raise ConfigError(f"The setting remote_images must be one of {', '.join(REMOTE_IMAGES)}, "
                           f"not '{config['REMOTE_IMAGES']}'.")
+    if config["PROXY_FIX"] < 0:
+        raise ConfigError("The setting proxy_fix must be 0 (no proxy) or the number of proxies in front.")
+    for key, choices in (("FEDIVERSE_FOLLOWERS", FEDIVERSE_FOLLOWERS), ("FEDIVERSE_REPLIES", FEDIVERSE_REPLIES)):
+        if config[key] not in choices:
+            raise ConfigError(f"The setting {key.lower()} must be one of {', '.join(choices)}, not '{config[key]}'.")
     if config["PASSWORD_MIN_LENGTH"] < 8:
         raise ConfigError("The setting password_min_length must be at least 8.")
     if config["COLOR"] and not COLOR_PATTERN.fullmatch(config["COLOR"].strip()):

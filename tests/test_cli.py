@@ -124,7 +124,18 @@ def test_init_creates_config_secret_keys_and_a_migrated_database(runner, instanc
     finally:
         engine.dispose()
     assert {"members", "api_tokens", "invitations", "alembic_version"} <= tables
-    assert versions == migration_heads()
+    assert versions <= migration_heads() and migration_heads() <= reached_from(versions)
+
+
+def reached_from(versions: set[str]) -> set[str]:
+    """Revisions applied, given the version table (a revision that `depends_on` another branch's head
+    stands for it there)."""
+    from alembic.script import ScriptDirectory
+
+    import coopol
+
+    script = ScriptDirectory(str(Path(coopol.__file__).parent / "migrations"))
+    return {rev.revision for rev in script.iterate_revisions(tuple(versions), "base")}
 
 
 def migration_heads() -> set[str]:

@@ -111,6 +111,8 @@ def test_no_file_is_written_for_an_instance_that_does_not_exist(tmp_path, clean_
     ('url = "ideas.party.example"\n', {}, "URL must be a base URL"),
     ('language = "xx"\n', {}, "language ('xx') must be one of the languages"),
     ("password_min_length = 4\n", {}, "at least 8"),
+    ('fediverse_followers = "everyone"\n', {}, "fediverse_followers must be one of open, approval, off"),
+    ("", {"COOPOL_FEDIVERSE_REPLIES": "shown"}, "fediverse_replies must be one of moderated, open, off"),
 ])
 def test_bad_settings_stop_the_app_with_a_clear_message(tmp_path, clean_env, file, env, message):
     (tmp_path / "coopol.toml").write_text(file)

@@ -15,7 +15,8 @@ blp = Blueprint("accounts_api", __name__, url_prefix="/api/v1", description="Mem
 def _me(member) -> dict:
     data = services.member_view(member)
     data.update(email=member.email, display_name=member.display_name, status=member.status,
-                suspended_until=member.suspended_until, locale=member.locale)
+                suspended_until=member.suspended_until, locale=member.locale,
+                email_confirmed_at=member.email_confirmed_at)
     return data
 
 

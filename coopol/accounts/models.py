@@ -38,6 +38,8 @@ class Member(db.Model):
     display_name: Mapped[str] = mapped_column(String(100), default="")
     bio: Mapped[str] = mapped_column(Text, default="")
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    # When the member proved they read `email` (coopol/mail); cleared when the address changes.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER.value)
     status: Mapped[str] = mapped_column(String(16), default=Status.ACTIVE.value)

@@ -40,6 +40,7 @@ class MeSchema(MemberPublicSchema):
     status = fields.String()
     suspended_until = fields.DateTime(allow_none=True)
     locale = fields.String(allow_none=True)
+    email_confirmed_at = fields.DateTime(allow_none=True)
 
 
 class TokenSchema(DumpSchema):

@@ -339,6 +339,7 @@ def export_member_data(member: Member) -> dict[str, Any]:
             "display_name": member.display_name,
             "bio": member.bio,
             "email": member.email,
+            "email_confirmed_at": _iso(member.email_confirmed_at),
             "role": member.role,
             "status": member.status,
             "suspended_until": _iso(member.suspended_until),

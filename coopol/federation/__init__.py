@@ -25,6 +25,7 @@ DEFAULTS = {
     "FEDERATION_BACKFILL_MAX_ITEMS": 10_000,
     "FEDERATION_BACKFILL_MAX_BYTES": 32 * 1024 * 1024,
     "FEDERATION_BAN_SYNC_DELAY": 60,  # seconds after an alliance forms before our bans in force are sent
+    "FEDERATION_SPACE_SYNC_DELAY": 60,  # ... and our groups and upcoming gatherings (same reason)
 }
 
 
@@ -32,13 +33,14 @@ def register(app: Flask) -> None:
     from coopol.core.events import subscribe
     from coopol.core.text import register_image_hosts
     from coopol.extensions import csrf, limiter
-    from coopol.federation import admin, alliances, cli, routes
+    from coopol.federation import admin, alliances, cli, followers, routes
     from coopol.federation.hooks import allied_image_hosts, forget_member_key
     from coopol.federation.parties import register_parties
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     alliances.register_handlers()
+    followers.register_handlers()  # Follow and Undo(Follow): the alliance handshake, or a fediverse follower
     csrf.exempt(routes.bp)  # signed by the sending server, not a browser form
     limiter.exempt(routes.receive)  # inbox POSTs are signed by allies; a burst of deliveries is normal
     app.register_blueprint(routes.bp)
@@ -46,12 +48,19 @@ def register(app: Flask) -> None:
     cli.register_commands(app)  # `coopol allies ...`, `coopol worker`
 
     admin.register_allies_panel(app)
+    admin.register_followers_panel(app)
     subscribe(app, "member_erasing", forget_member_key)
     register_parties(app)
     register_image_hosts(app, allied_image_hosts)
     from coopol.federation import content  # issue 6: ideas, debate, votes and moderation travel
 
     content.register(app)
+    from coopol.federation import groups  # issue 13: local groups are Group actors; allies join them
+
+    groups.register(app)
+    from coopol.federation import gatherings  # issue 13: gatherings travel, allies' members RSVP from home
+
+    gatherings.register(app)
     from coopol.federation import follows  # members following allies' members (Follow / Undo)
 
     follows.register(app)

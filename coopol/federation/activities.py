@@ -4,7 +4,9 @@
 `DomainError` (400/403...). `receive(activity, ctx)` does the work once the activity is stored; if it
 raises, the stored item is left `errored` and the worker retries it. A handler is `handshake` when a
 host that is not allied may send it (Follow, Accept, Reject, Undo of a Follow); its `gate` then says
-whether this host may. Issue 6 registers Create, Update, Delete, Like, Announce... the same way.
+whether this host may. `open_to` lets a non-ally send a kind that allies send too (a follower's reply or
+like, see content/fediverse.py): the alliance check is skipped when it says yes. Issue 6 registers
+Create, Update, Delete, Like, Announce... the same way.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class ActivityHandler:
     verify: Verify | None = None
     inner_type: str | None = None
     gate: Gate | None = None  # set for handshake activities; others need a mutual alliance
+    open_to: Gate | None = None  # besides allies, who may send this (a fediverse follower's reply or like)
 
     @property
     def handshake(self) -> bool:
@@ -50,9 +53,9 @@ _HANDLERS: dict[tuple[str, str | None], ActivityHandler] = {}
 
 
 def register_handler(kind: str, receive: Receive, *, verify: Verify | None = None, inner_type: str | None = None,
-                     gate: Gate | None = None) -> None:
+                     gate: Gate | None = None, open_to: Gate | None = None) -> None:
     """Register the handler of activity `kind` (of an object of `inner_type`, e.g. Undo of a Follow)."""
-    _HANDLERS[(kind, inner_type)] = ActivityHandler(kind, receive, verify, inner_type, gate)
+    _HANDLERS[(kind, inner_type)] = ActivityHandler(kind, receive, verify, inner_type, gate, open_to)
 
 
 def handler_for(activity: dict[str, Any]) -> ActivityHandler | None:

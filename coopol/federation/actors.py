@@ -3,6 +3,7 @@ per local member (/u/<handle>); their documents, and the key each one signs with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,10 @@ def instance_actor_document() -> dict[str, Any]:
 
 
 def group_document() -> dict[str, Any]:
+    """The party's Group, with what Mastodon, Lemmy and Fedify show of a Group: its icon (the party's logo),
+    summary, moderators (`attributedTo`, Lemmy's collection), pinned ideas (`featured`), creation date."""
     actor = group_id()
-    return {
+    document = {
         "@context": ACTOR_CONTEXT,
         "id": actor,
         "type": "Group",
@@ -88,14 +91,47 @@ def group_document() -> dict[str, Any]:
         "name": current_app.config["NAME"],
         "summary": current_app.config.get("DESCRIPTION", ""),
         "url": f"{base_url()}/",
+        "icon": {"type": "Image", "url": f"{base_url()}/logo", "mediaType": _logo_media_type()},
         "inbox": f"{actor}/inbox",
         "outbox": f"{actor}/outbox",
         "followers": f"{actor}/followers",
+        "attributedTo": f"{actor}/moderators",
+        "featured": f"{actor}/featured",
         "endpoints": {"sharedInbox": shared_inbox_url()},
-        "manuallyApprovesFollowers": True,
+        # Alliances always wait for an admin; a fediverse follower only under `fediverse_followers = "approval"`.
+        "manuallyApprovesFollowers": current_app.config.get("FEDIVERSE_FOLLOWERS", "open") != "open",
         "discoverable": True,
         "publicKey": _public_key(actor, _file_keypair("group")[1]),
     }
+    published = _instance_published()
+    if published:
+        document["published"] = published
+    return document
+
+
+def _logo_media_type() -> str:
+    from coopol.config import LOGO_TYPES
+
+    path = current_app.config.get("LOGO_PATH")
+    return LOGO_TYPES.get(Path(path).suffix.lower(), "image/svg+xml") if path else "image/svg+xml"
+
+
+def _instance_published() -> str | None:
+    """When the party's space opened: its first local member's arrival (the instance keeps no other date)."""
+    from sqlalchemy import func
+
+    first = db.session.scalar(select(func.min(Member.created_at)).where(Member.host.is_(None)))
+    return first.isoformat() if first is not None else None
+
+
+def group_moderators() -> list[str]:
+    """Our moderators and admins, as the Group's `attributedTo` collection lists them (Lemmy style)."""
+    from coopol.accounts.models import Role
+
+    handles = db.session.scalars(select(Member.handle).where(
+        Member.host.is_(None), Member.erased_at.is_(None), Member.role.in_((Role.MODERATOR, Role.ADMIN)))
+        .order_by(Member.id))
+    return [member_actor_id(handle) for handle in handles]
 
 
 def member_document(member: Member) -> dict[str, Any]:
@@ -111,6 +147,8 @@ def member_document(member: Member) -> dict[str, Any]:
         "url": f"{base_url()}/members/{member.handle}",
         "inbox": f"{actor}/inbox",
         "outbox": f"{actor}/outbox",
+        "followers": f"{actor}/followers",
+        "following": f"{actor}/following",
         "endpoints": {"sharedInbox": shared_inbox_url()},
         "published": member.created_at.isoformat(),
         "publicKey": _public_key(actor, key.public_key_pem),
@@ -161,8 +199,16 @@ def local_member_for_actor(actor_id: str) -> Member | None:
                                                   Member.erased_at.is_(None)))
 
 
+# Other actors of ours (the local groups' `Group` actors): each returns (key id, private PEM) or None.
+EXTRA_SIGNERS: list[Callable[[str], tuple[str, str] | None]] = []
+
+
 def signer_for(actor_id: str) -> tuple[str, str]:
     """(key id, private PEM) to sign as one of our actors; ValueError for anything else."""
+    for extra in EXTRA_SIGNERS:
+        found = extra(actor_id)
+        if found is not None:
+            return found
     if actor_id == instance_actor_id():
         return key_id_for(actor_id), _file_keypair("instance")[0]
     if actor_id == group_id():

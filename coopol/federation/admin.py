@@ -117,3 +117,53 @@ def change(host: str, action: str):
         return redirect(panel_url(PANEL, back))
     flash(str(message) % {"host": done.ally.host}, "success")
     return redirect(panel_url(PANEL, back))
+
+
+# ------------------------------------------------------------------------------- followers
+
+FOLLOWERS_PANEL = "followers"
+
+
+def followers_panel() -> dict[str, Any]:
+    """What `coopol followers list` shows: pending requests first, then the others."""
+    from flask import current_app
+
+    from coopol.federation.followers import list_followers
+
+    rows = list_followers()
+    rows.sort(key=lambda row: (row.state != "pending", row.state != "accepted", -row.id))
+    return {"followers": rows[:200], "total": len(rows), "mode": current_app.config.get("FEDIVERSE_FOLLOWERS"),
+            "replies": current_app.config.get("FEDIVERSE_REPLIES")}
+
+
+def register_followers_panel(app: Flask) -> None:
+    register_panel(app, FOLLOWERS_PANEL, _l("Fediverse followers"), "federation/followers.html", followers_panel,
+                   order=11)
+
+
+def _follower_actions() -> dict[str, Any]:
+    from coopol.federation import followers as f
+
+    return {"approve": (f.approve_follower, _l("%(actor)s now follows us.")),
+            "reject": (f.reject_follower, _l("%(actor)s's request was rejected.")),
+            "revoke": (f.revoke_follower, _l("%(actor)s no longer follows us."))}
+
+
+@bp.post("/admin/followers/<int:follower_id>/<action>")
+@login_required
+def follower_change(follower_id: int, action: str):
+    require_admin()
+    back = _back()
+    actions = _follower_actions()
+    if action not in actions:
+        flash(_("Unknown action."), "error")
+        return redirect(panel_url(FOLLOWERS_PANEL, back))
+    service, message = actions[action]
+    try:
+        done = service(str(follower_id))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(panel_url(FOLLOWERS_PANEL, back))
+    flash(str(message) % {"actor": done.follower.name or done.follower.actor_id}, "success")
+    return redirect(panel_url(FOLLOWERS_PANEL, back))

@@ -130,6 +130,61 @@ def allies_list(as_json: bool) -> None:
                    f"\t{describe_backfill(jobs.get(row.host))}")
 
 
+@click.group()
+def followers() -> None:
+    """Followers from the wider fediverse (not allies): see `fediverse_followers` in the config."""
+
+
+@followers.command("list")
+@click.option("--state", default=None, help="Only pending, accepted, rejected or revoked followers.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def followers_list(state: str | None, as_json: bool) -> None:
+    """Every fediverse follower of our Groups, with its state."""
+    import json
+
+    from coopol.federation.followers import list_followers
+
+    rows = _unit(list_followers, state)
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "actor": r.actor_id, "name": r.name, "host": r.host, "state": r.state,
+                                "group": r.group_actor, "since": r.created_at.isoformat()} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No followers.")
+        return
+    click.echo("ID\tSTATE\tACTOR\tGROUP")
+    for row in rows:
+        click.echo(f"{row.id}\t{row.state}\t{row.actor_id}\t{row.group_actor}")
+
+
+def _follower_answer(service, verb: str):
+    @click.argument("follower")
+    @with_appcontext
+    def command(follower: str) -> None:
+        change = _unit(service, follower)
+        click.echo(f"{verb} {change.follower.actor_id}: now {change.follower.state}.")
+        _deliver_now(change)
+
+    return command
+
+
+def _register_follower_answers() -> None:
+    from coopol.federation import followers as f
+
+    for name, service, verb, doc in (
+        ("approve", f.approve_follower, "Approved", "Approve FOLLOWER (its number or actor URL): sends Accept."),
+        ("reject", f.reject_follower, "Rejected", "Reject FOLLOWER's pending request: sends Reject."),
+        ("revoke", f.revoke_follower, "Revoked", "Remove FOLLOWER: it receives nothing more (sends Reject)."),
+    ):
+        command = _follower_answer(service, verb)
+        command.__doc__ = doc
+        followers.command(name)(command)
+
+
+_register_follower_answers()
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32))
@@ -153,7 +208,7 @@ def worker(once: bool, concurrency: int, verbose: bool) -> None:
     click.echo(f"Worker stopped after {attempts} delivery attempt(s).")
 
 
-COMMANDS = (allies, worker)
+COMMANDS = (allies, followers, worker)
 
 
 def register_commands(app) -> None:

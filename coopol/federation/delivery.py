@@ -9,7 +9,8 @@ request is in flight:
    leaves rows whose lease simply runs out.
 2. read: one transaction reads the whole batch — the deliveries, their activities' payloads, the
    allies' states and the signing keys (each actor's key once). A delivery to a host that is no
-   longer allied is cancelled there (handshakes excepted); one whose actor cannot sign fails.
+   longer allied is cancelled there (handshakes excepted, and Announces to a host of fediverse
+   followers); one whose actor cannot sign fails.
 3. send, then record: the POSTs run on the worker's threads; then ONE transaction records every
    outcome of the batch. A row that changed meanwhile (cancelled when the alliance ended, deleted
    with its activity) keeps its new state.
@@ -56,7 +57,7 @@ from coopol.extensions import db
 from coopol.federation.actors import signer_for
 from coopol.federation.backoff import backoff_seconds
 from coopol.federation.inbox import retry_errored
-from coopol.federation.models import DELIVERY, Ally, Delivery, OutboxActivity
+from coopol.federation.models import DELIVERY, Ally, Delivery, Follower, OutboxActivity
 from coopol.federation.outbox import NOTIFY_CHANNEL
 from coopol.federation.protocol import ACTIVITY_JSON, is_handshake
 from coopol.federation.transport import TransportError, UnsafeURL, signed_request
@@ -155,6 +156,9 @@ def load_batch(delivery_ids: list[int]) -> tuple[list[Job], list[Outcome]]:
         hosts = {row.host for row in rows}
         allied = set(db.session.scalars(select(Ally.host).where(
             Ally.host.in_(hosts), Ally.outgoing == "accepted", Ally.incoming == "accepted"))) if hosts else set()
+        # Fediverse followers (not allies) receive the Group's Announces only (followers.py).
+        followed = set(db.session.scalars(select(Follower.host).where(
+            Follower.host.in_(hosts - allied), Follower.state == "accepted").distinct())) if hosts - allied else set()
         bodies: dict[int, tuple[bytes, bool]] = {}
         signers: dict[str, tuple[str, str] | ValueError] = {}
         to_finish: dict[int, tuple[str, str]] = {}
@@ -170,7 +174,8 @@ def load_batch(delivery_ids: list[int]) -> tuple[list[Job], list[Outcome]]:
                 bodies[row.activity_id] = (json.dumps(row.payload, separators=(",", ":")).encode("utf-8"),
                                            is_handshake(row.payload))
             body, handshake = bodies[row.activity_id]
-            if not handshake and row.host not in allied:
+            if not handshake and row.host not in allied and not (
+                    row.host in followed and row.payload.get("type") == "Announce"):
                 to_finish[delivery_id] = ("cancelled", "the alliance with this host has ended")
                 settled.append(Outcome(delivery_id, "cancelled"))
                 continue

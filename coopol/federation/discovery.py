@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -24,9 +25,31 @@ from coopol.federation.urls import UnsafeURL, normalise_host
 
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 JRD_JSON = "application/jrd+json"
+XRD_XML = "application/xrd+xml"
 
-# Later issues count their content here: `USAGE_COUNTERS["localPosts"] = count_published_ideas`.
-USAGE_COUNTERS: dict[str, Callable[[], int]] = {}
+
+
+def count_local_posts() -> int:
+    """Ideas written here that anyone may read (published or later, neither hidden nor removed)."""
+    from coopol.ideas.models import Idea, IdeaState
+
+    return db.session.scalar(select(func.count(Idea.id)).where(
+        Idea.origin_host.is_(None), Idea.state != IdeaState.DRAFT, Idea.hidden_at.is_(None),
+        Idea.removed_at.is_(None))) or 0
+
+
+def count_local_comments() -> int:
+    """Comments written here (on our ideas or on allies'), neither deleted, hidden nor removed."""
+    from coopol.ideas.models import Comment
+
+    return db.session.scalar(select(func.count(Comment.id)).where(
+        Comment.origin_host.is_(None), Comment.deleted_at.is_(None), Comment.hidden_at.is_(None),
+        Comment.removed_at.is_(None))) or 0
+
+
+# Other content counts register here too (NodeInfo's `usage`, beside `users`).
+USAGE_COUNTERS: dict[str, Callable[[], int]] = {"localPosts": count_local_posts,
+                                                 "localComments": count_local_comments}
 
 
 def _local_member(handle: str) -> Member | None:
@@ -34,12 +57,27 @@ def _local_member(handle: str) -> Member | None:
                                                   Member.erased_at.is_(None)))
 
 
+# Other accounts of ours (the local groups): given an `acct:` user name or an actor URL, each answers
+# (actor id, profile page, user name) or None. Consulted after the party Group and the members.
+WEBFINGER_RESOLVERS: list[Callable[[str | None, str | None], tuple[str, str, str] | None]] = []
+
+
+def _extra_account(username: str | None, url: str | None) -> tuple[str, str, str] | None:
+    for resolve in WEBFINGER_RESOLVERS:
+        found = resolve(username, url)
+        if found is not None:
+            return found
+    return None
+
+
 def webfinger(resource: str) -> dict[str, Any]:
-    """The JRD for `acct:ideas@host`, `acct:<handle>@host`, or one of our actor URLs."""
+    """The JRD for `acct:ideas@host`, `acct:<handle>@host`, one of our actor URLs, or another account a
+    resolver knows (a local group)."""
     resource = (resource or "").strip()
     if not resource:
         raise ValidationFailed.field("resource", "Give a resource, e.g. acct:ideas@" + server_host())
     username: str | None = None
+    extra: tuple[str, str, str] | None = None
     if resource.startswith("acct:"):
         user, _, host = resource[5:].partition("@")
         try:
@@ -54,15 +92,23 @@ def webfinger(resource: str) -> dict[str, Any]:
     elif resource.startswith(f"{base_url()}/u/"):
         username = resource[len(f"{base_url()}/u/"):]
     else:
-        raise NotFound(f"{resource} is not an account of {server_host()}.")
-    if username == GROUP_NAME:
+        extra = _extra_account(None, resource)
+        if extra is None:
+            raise NotFound(f"{resource} is not an account of {server_host()}.")
+    if extra is not None:
+        actor, profile, username = extra
+    elif username == GROUP_NAME:
         actor, profile = group_id(), f"{base_url()}/"
     else:
         member = _local_member(username)
-        if member is None:
-            raise NotFound(f"{resource} is not an account of {server_host()}.")
-        actor, profile = member_actor_id(member.handle), f"{base_url()}/members/{member.handle}"
-        username = member.handle
+        if member is not None:
+            actor, profile = member_actor_id(member.handle), f"{base_url()}/members/{member.handle}"
+            username = member.handle
+        else:
+            extra = _extra_account(username, None)
+            if extra is None:
+                raise NotFound(f"{resource} is not an account of {server_host()}.")
+            actor, profile, username = extra
     return {
         "subject": f"acct:{username}@{server_host()}",
         "aliases": [actor, profile],
@@ -71,6 +117,23 @@ def webfinger(resource: str) -> dict[str, Any]:
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
         ],
     }
+
+
+def _lrdd_template() -> str:
+    return f"{base_url()}/.well-known/webfinger?resource={{uri}}"
+
+
+def host_meta_xml() -> str:
+    """RFC 6415 host-meta: where WebFinger lives (older clients, Friendica and some Mastodon tools ask)."""
+    template = escape(_lrdd_template(), {'"': "&quot;"})
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+            f'  <Link rel="lrdd" type="application/xrd+xml" template="{template}"/>\n'
+            '</XRD>\n')
+
+
+def host_meta_json() -> dict[str, Any]:
+    return {"links": [{"rel": "lrdd", "type": JRD_JSON, "template": _lrdd_template()}]}
 
 
 def nodeinfo_links() -> dict[str, Any]:

@@ -1,12 +1,13 @@
 """Receiving activities (`/inbox`, `/g/ideas/inbox`, `/u/<handle>/inbox`).
 
 Every check of ARCHITECTURE.md runs before anything is stored: size (413), JSON (400), a signature
-(401), the sender's host allied, or the activity part of the alliance handshake (403), the key
-fetched from the actor's own host and verified over the body's digest within the Date window (401),
-the key's owner is the activity's actor (401), the activity's id and embedded objects' ids on the
-actor's host (403), then the handler's own `verify`. A rejected request writes nothing. An accepted
-activity is stored once by id (a repeat is acknowledged and ignored), processed, and answered 202; if
-processing fails the item stays `errored` and the worker retries it.
+(401), the sender's host allied, or the activity part of the alliance handshake, or a fediverse
+follower's reply or like (403), the key fetched from the actor's own host and verified over the
+body's digest within the Date window (401), the key's owner is the activity's actor (401), the
+activity's id and embedded objects' ids on the actor's host (403), then the handler's own `verify`.
+A rejected request writes nothing. An accepted activity is stored once by id (a repeat is
+acknowledged and ignored), processed, and answered 202; if processing fails the item stays `errored`
+and the worker retries it.
 
 On SQLite a write transaction holds the database lock, so the checks that read the database end
 their transaction before any remote key is fetched over the network.
@@ -105,12 +106,12 @@ def parse_body(request: Request, body: bytes) -> tuple[dict[str, Any], str, str,
 
 def check_ids_on_actor_host(activity: dict[str, Any], actor_id: str, host: str) -> None:
     """The actor speaks only for ids on its own host, except an Announce by the object's own Group
-    (FEP-1b12), and except Accept/Reject, whose object is the Follow we sent."""
+    (FEP-1b12), and except Accept/Reject/TentativeAccept, whose object is the Follow (or Join) we sent."""
     if not _on_host(activity["id"], host):
         raise PermissionDenied("The activity id is not on the actor's host.")
     kind = type_of(activity)
     obj = activity.get("object")
-    if kind in ("Accept", "Reject") or not isinstance(obj, dict) or id_of(obj) is None:
+    if kind in ("Accept", "Reject", "TentativeAccept") or not isinstance(obj, dict) or id_of(obj) is None:
         return
     if kind == "Announce":
         if _on_host(id_of(obj) or "", host) or actor_id in _audiences(obj):
@@ -145,6 +146,8 @@ def _gate(activity: dict[str, Any], ctx: InboxContext) -> None:
             return
         raise PermissionDenied(f"{ctx.host} may not send this {type_of(activity)} (no matching alliance request).")
     if ctx.ally is None or not ctx.ally.is_allied:
+        if handler is not None and handler.open_to is not None and handler.open_to(activity, ctx):
+            return  # a fediverse follower's reply or like (content/fediverse.py decides what it does)
         raise PermissionDenied(f"{ctx.host} is not an ally of this instance.")
 
 
@@ -248,8 +251,16 @@ def process_item(item: InboxItem, activity: dict[str, Any], ctx: InboxContext) -
         item.processed_at = now
         return
     try:
+        kept: NotApplied | None = None
         with db.session.begin_nested():
-            handler.receive(activity, ctx)
+            try:
+                handler.receive(activity, ctx)
+            except NotApplied as reason:
+                if not reason.keep:
+                    raise
+                kept = reason
+        if kept is not None:
+            raise kept
     except NotApplied as reason:  # acknowledged, changes nothing: recorded as such
         item.state = INBOX_ITEM.check(item.state, "ignored")
         item.processed_at = now

@@ -91,14 +91,15 @@ def _member_key_cipher(secret: str) -> AESGCM:
     return AESGCM(derived)
 
 
-def encrypt_private_key(private_pem: str, secret: str, member_id: int) -> bytes:
-    """Encrypt a member's private key; the member id is bound in, so rows cannot be swapped."""
+def encrypt_private_key(private_pem: str, secret: str, member_id: int | str) -> bytes:
+    """Encrypt a member's private key; the member id is bound in, so rows cannot be swapped (a group's
+    key binds `group:<id>`, so it cannot be swapped with a member's either)."""
     nonce = secrets.token_bytes(NONCE_BYTES)
     return nonce + _member_key_cipher(secret).encrypt(nonce, private_pem.encode("ascii"),
                                                       str(member_id).encode("ascii"))
 
 
-def decrypt_private_key(blob: bytes, secret: str, member_id: int) -> str:
+def decrypt_private_key(blob: bytes, secret: str, member_id: int | str) -> str:
     try:
         plain = _member_key_cipher(secret).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
                                                    str(member_id).encode("ascii"))

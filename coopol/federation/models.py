@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coopol.core.state import StateMachine
@@ -117,6 +117,19 @@ class RemoteActor(db.Model):
     key_id: Mapped[str] = mapped_column(String(2048), index=True)
     public_key_pem: Mapped[str] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GroupKey(db.Model):
+    """A local group's RSA key pair (its `Group` actor at /groups/<slug> signs with it), encrypted as
+    members' keys are, bound to the group's id."""
+
+    __tablename__ = "federation_group_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), unique=True)
+    public_key_pem: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class MemberKey(db.Model):
@@ -255,3 +268,80 @@ class Backfill(db.Model):
 
 
 Index("ix_federation_backfills_due", Backfill.state, Backfill.next_attempt_at)
+
+
+class VoteClock(db.Model):
+    """The time (`published`) of the latest vote activity applied for one remote person on one idea or
+    comment: deliveries may be reordered (a worker killed mid-batch resends its leased rows after newer
+    ones), and a `Like` older than the `Undo` or `Dislike` that followed it must change nothing. The row
+    outlives the vote: after an `Undo` it is the tombstone (`undone`) that makes the late `Like` stale.
+    Activities without `published` are applied in arrival order and leave the clock as it is."""
+
+    __tablename__ = "federation_vote_clocks"
+    __table_args__ = (UniqueConstraint("member_id", "target_type", "target_id",
+                                       name="uq_federation_vote_clocks_member_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(16))  # idea | comment
+    target_id: Mapped[int] = mapped_column(Integer)
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activity_id: Mapped[str] = mapped_column(String(2048), default="")
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# A fediverse follower of one of our Group actors (not an ally): asked -> accepted | rejected; -> revoked
+# (an admin's revocation or the follower's Undo). A new Follow after a refusal or an end asks again.
+FOLLOWER = StateMachine("follower", {
+    "pending": {"pending", "accepted", "rejected", "revoked"},
+    "accepted": {"accepted", "revoked"},
+    "rejected": {"pending", "accepted", "rejected"},
+    "revoked": {"pending", "accepted", "rejected", "revoked"},
+})
+
+
+class Follower(db.Model):
+    """Any fediverse actor (a Mastodon Person, a Fedify server...) following one of our Group actors: it
+    receives the Group's Announces of new ideas, answers and gatherings, and nothing it sends counts in
+    a party tally. `group_actor` is our Group's actor id (the party's Group, or a local group's)."""
+
+    __tablename__ = "federation_followers"
+    __table_args__ = (UniqueConstraint("group_actor", "actor_id", name="uq_federation_followers_group_actor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_actor: Mapped[str] = mapped_column(String(2048))
+    actor_id: Mapped[str] = mapped_column(String(2048), index=True)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    inbox: Mapped[str] = mapped_column(String(2048))
+    shared_inbox: Mapped[str | None] = mapped_column(String(2048))
+    follow_id: Mapped[str] = mapped_column(String(2048))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def delivery_inbox(self) -> str:
+        return self.shared_inbox or self.inbox
+
+
+class FediverseVote(db.Model):
+    """A Like or Dislike by a follower who is not a member of an allied party: counted apart ("12 from
+    the fediverse"), never in a party tally. One per actor and target (an idea or a comment)."""
+
+    __tablename__ = "federation_fediverse_votes"
+    __table_args__ = (UniqueConstraint("target_type", "target_id", "actor_id",
+                                       name="uq_federation_fediverse_votes_target_actor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[str] = mapped_column(String(2048))
+    host: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # Like | Dislike
+    activity_id: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+Index("ix_federation_followers_state", Follower.group_actor, Follower.state)
+Index("ix_federation_fediverse_votes_target", FediverseVote.target_type, FediverseVote.target_id)

@@ -123,14 +123,23 @@ def _executing(state: ORMExecuteState) -> None:
         state.session.info.pop(_ALLY_INBOXES, None)
 
 
-def public_activities(limit: int = 20) -> tuple[int, list[dict[str, Any]]]:
-    """(total, latest first) of the public activities of our Group, for its outbox collection."""
+def public_activities(limit: int = 20, before: int | None = None, actor: str | None = None, oldest: bool = False
+                      ) -> tuple[int, list[tuple[int, dict[str, Any]]]]:
+    """(total, latest first, as (row id, activity)) of the public activities of our Group (or of `actor`,
+    another of our Group actors), for its paged outbox; `before` is the row id a page starts below."""
     from sqlalchemy import func
 
     from coopol.federation.actors import group_id
 
-    where = (OutboxActivity.public.is_(True), OutboxActivity.actor == group_id())
+    where = (OutboxActivity.public.is_(True), OutboxActivity.actor == (actor or group_id()))
     total = db.session.scalar(select(func.count(OutboxActivity.id)).where(*where)) or 0
-    rows = db.session.scalars(select(OutboxActivity).where(*where)
-                              .order_by(OutboxActivity.id.desc()).limit(limit))
-    return total, [row.payload for row in rows]
+    query = select(OutboxActivity).where(*where)
+    if before is not None:
+        query = query.where(OutboxActivity.id < before)
+    if limit <= 0:
+        return total, []
+    if oldest:
+        rows = list(db.session.scalars(query.order_by(OutboxActivity.id).limit(limit)))[::-1]
+    else:
+        rows = list(db.session.scalars(query.order_by(OutboxActivity.id.desc()).limit(limit)))
+    return total, [(row.id, row.payload) for row in rows]

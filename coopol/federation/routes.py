@@ -81,15 +81,52 @@ def group():
     return activity_response(actors.group_document())
 
 
+OUTBOX_PAGE = 20
+
+
 @bp.get(f"/g/{actors.GROUP_NAME}/outbox")
 def group_outbox():
-    total, items = outbox.public_activities()
-    return activity_response(_collection(f"{actors.group_id()}/outbox", items, total))
+    """Public and paged: the collection names its first page; each page the next (older) one."""
+    collection = f"{actors.group_id()}/outbox"
+    if "page" not in request.args:
+        total, _items = outbox.public_activities(limit=0)
+        return activity_response({"@context": AS_CONTEXT, "id": collection, "type": "OrderedCollection",
+                                  "totalItems": total, "first": f"{collection}?page=true",
+                                  "last": f"{collection}?page=true&min_id=0"})
+    before = request.args.get("max_id", "")
+    before_id = int(before) if before.isdigit() and int(before) < 2**31 else None
+    if request.args.get("min_id") == "0":  # the last page: the oldest activities
+        total, rows = outbox.public_activities(limit=OUTBOX_PAGE, oldest=True)
+    else:
+        total, rows = outbox.public_activities(limit=OUTBOX_PAGE, before=before_id)
+    page_id = f"{collection}?page=true" + (f"&max_id={before_id}" if before_id is not None else "")
+    page: dict[str, Any] = {"@context": AS_CONTEXT, "id": page_id, "type": "OrderedCollectionPage",
+                            "partOf": collection, "totalItems": total, "orderedItems": [item for _id, item in rows]}
+    if len(rows) == OUTBOX_PAGE and request.args.get("min_id") != "0":
+        page["next"] = f"{collection}?page=true&max_id={rows[-1][0]}"
+    return activity_response(page)
 
 
 @bp.get(f"/g/{actors.GROUP_NAME}/followers")
 def group_followers():
-    return activity_response(_collection(f"{actors.group_id()}/followers", actors.group_followers()))
+    """Allies' Groups are listed; fediverse followers are counted, not named (a person's follows are theirs)."""
+    from coopol.federation.followers import count_followers
+
+    allies = actors.group_followers()
+    return activity_response(_collection(f"{actors.group_id()}/followers", allies, len(allies) + count_followers()))
+
+
+@bp.get(f"/g/{actors.GROUP_NAME}/moderators")
+def group_moderators():
+    return activity_response(_collection(f"{actors.group_id()}/moderators", actors.group_moderators()))
+
+
+@bp.get(f"/g/{actors.GROUP_NAME}/featured")
+def group_featured():
+    """The pinned ideas (moderators pin them), newest pin first, as Pages."""
+    from coopol.federation.content.objects import featured_pages
+
+    return activity_response(_collection(f"{actors.group_id()}/featured", featured_pages()))
 
 
 def _local_member_or_404(handle: str) -> Member:
@@ -108,9 +145,14 @@ def member(handle: str):
 
 
 @bp.get("/u/<handle>/outbox")
-def member_outbox(handle: str):
-    _local_member_or_404(handle)
-    return activity_response(_collection(f"{actors.member_actor_id(handle)}/outbox", []))
+@bp.get("/u/<handle>/followers")
+@bp.get("/u/<handle>/following")
+def member_collection(handle: str):
+    """A member's outbox, followers and following: they exist and answer, and are empty (a member's own
+    activities go through the Group; members do not follow across the fediverse yet)."""
+    member = _local_member_or_404(handle)
+    name = request.path.rsplit("/", 1)[1]
+    return activity_response(_collection(f"{actors.member_actor_id(member.handle)}/{name}", []))
 
 
 @bp.get("/activities/<uuid:activity_uuid>")
@@ -149,6 +191,18 @@ def receive(handle: str | None = None):
 @bp.get("/.well-known/webfinger")
 def webfinger():
     return _json(discovery.webfinger(request.args.get("resource", "")), discovery.JRD_JSON)
+
+
+@bp.get("/.well-known/host-meta")
+def host_meta():
+    response = Response(discovery.host_meta_xml(), mimetype=discovery.XRD_XML)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/host-meta.json")
+def host_meta_json():
+    return _json(discovery.host_meta_json())
 
 
 @bp.get("/.well-known/nodeinfo")

@@ -58,7 +58,8 @@ def join_group(actor: Member, group: Group) -> Membership:
     if existing is not None:
         return existing
     guards.ensure_open(group)
-    state = MembershipState.ACTIVE if group.joining == Joining.OPEN else MembershipState.PENDING
+    # An ally's group: its origin decides (coopol/groups/copies.py), so the request waits for its answer.
+    state = MembershipState.ACTIVE if group.joining == Joining.OPEN and group.is_local else MembershipState.PENDING
     membership = Membership(group_id=group.id, member_id=actor.id, role=Role.MEMBER.value, state=state.value,
                             created_at=utcnow())
     try:

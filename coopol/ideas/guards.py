@@ -24,6 +24,14 @@ def ensure_can_act(member: Member | None) -> Member:
     return member
 
 
+def ensure_confirmed_email_to_vote(member: Member) -> None:
+    """With `require_confirmed_email_to_vote`, a local member votes once their address is confirmed
+    (coopol/mail); remote members' instances vouch for their own."""
+    if (current_app.config.get("REQUIRE_CONFIRMED_EMAIL_TO_VOTE") and member.is_local
+            and member.email_confirmed_at is None):
+        raise PermissionDenied(_("Confirm your e-mail address before voting: see your e-mail settings."))
+
+
 # Checks that other modules add without this module knowing them (the federation: a member banned by an
 # ally may not comment or vote on copies of that ally's ideas). `check(member, idea, action)`, with
 # action "comment", "vote" or "comment_vote", raises a DomainError to refuse; it runs before anything

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from coopol.accounts.models import Member
 from coopol.core.parties import party_names
 from coopol.extensions import db
+from coopol.ideas.extend import idea_fields
 from coopol.ideas.guards import content_visible, is_author, is_moderator
 from coopol.ideas.models import Comment, CommentVote, Idea, IdeaState, IdeaTag, IdeaTally, IdeaVote, Tag
 from coopol.ideas.scopes import scope_tree
@@ -57,8 +58,22 @@ def tally_view(idea: Idea, tallies: list[IdeaTally], my_vote: str | None = None)
     }
 
 
+OUTSIDE_VOTES = "coopol.ideas.outside_votes"
+
+
+def register_outside_votes(app: Any, lookup: Any) -> None:
+    """`lookup(target_type, ids) -> {id: {"support": n, "oppose": n}}`: votes from outside the parties (the
+    fediverse's likes, kept by federation), shown apart from the tally and never counted in it."""
+    app.extensions[OUTSIDE_VOTES] = lookup
+
+
+def outside_votes(target_type: str, ids: list[int]) -> dict[int, dict[str, int]]:
+    lookup = current_app.extensions.get(OUTSIDE_VOTES)
+    return lookup(target_type, ids) if lookup is not None and ids else {}
+
+
 def idea_view(idea: Idea, viewer: Member | None, *, tags: list[str], tallies: list[IdeaTally],
-              my_vote: str | None) -> dict[str, Any]:
+              my_vote: str | None, fediverse: dict[str, int] | None = None) -> dict[str, Any]:
     visible = content_visible(idea, viewer)
     local_url = current_app.config["URL"] + url_for("ideas.show", idea_id=idea.id)
     tally = tally_view(idea, tallies, my_vote)
@@ -89,6 +104,7 @@ def idea_view(idea: Idea, viewer: Member | None, *, tags: list[str], tallies: li
         "edited_at": idea.edited_at,
         "comment_count": idea.comment_count,
         "tally": tally,
+        "fediverse_votes": fediverse or {"support": 0, "oppose": 0},
         "my_vote": my_vote,
         "reached_threshold": tally["reached_threshold"],
         "hidden": idea.is_hidden,
@@ -118,8 +134,14 @@ def idea_views(ideas: list[Idea], viewer: Member | None) -> list[dict[str, Any]]
         mine = dict(db.session.execute(select(IdeaVote.idea_id, IdeaVote.value)
                                        .where(IdeaVote.idea_id.in_(ids), IdeaVote.member_id == viewer_id)).all())
     party_names([idea.author.host for idea in ideas] + [t.host for ts in tallies.values() for t in ts])  # one batch
-    return [idea_view(idea, viewer, tags=tags[idea.id], tallies=tallies[idea.id], my_vote=mine.get(idea.id))
-            for idea in ideas]
+    outside = outside_votes("idea", ids)
+    views = [idea_view(idea, viewer, tags=tags[idea.id], tallies=tallies[idea.id], my_vote=mine.get(idea.id),
+                       fediverse=outside.get(idea.id)) for idea in ideas]
+    for name, load in idea_fields().items():  # fields other packages add (extend.py), one batch each
+        found = load(ideas, viewer)
+        for view in views:
+            view[name] = found.get(view["id"])
+    return views
 
 
 def idea_tally(idea: Idea, viewer: Member | None) -> dict[str, Any]:

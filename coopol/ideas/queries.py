@@ -18,6 +18,7 @@ from coopol.accounts.models import Member
 from coopol.core.errors import ValidationFailed
 from coopol.core.schemas import MAX_ID
 from coopol.extensions import db
+from coopol.ideas.extend import extra_sorts
 from coopol.ideas.guards import is_moderator
 from coopol.ideas.models import Idea, IdeaState, IdeaTag, Tag
 from coopol.ideas.scopes import scope_tree
@@ -32,6 +33,11 @@ SORT_KEYS = {
     "comments": [(Idea.comment_count, "int"), (Idea.last_activity_at, "datetime")],
     "controversial": [(Idea.controversy_score, "float"), (Idea.support_count, "int")],
 }
+
+
+def sort_names() -> tuple[str, ...]:
+    """The built-in sorts and those other packages add (extend.add_sort), relevance last."""
+    return SORTS[:-1] + tuple(extra_sorts()) + SORTS[-1:]
 
 
 @dataclass
@@ -76,7 +82,7 @@ def _keys(sort: str, relevance, pinned_first: bool, drafts: bool = False):
     if drafts and sort == "new":
         keys += [(Idea.created_at, "datetime")]  # drafts have no publication date yet
     else:
-        keys += [(relevance, "float")] if sort == "relevance" else SORT_KEYS[sort]
+        keys += [(relevance, "float")] if sort == "relevance" else SORT_KEYS.get(sort) or extra_sorts()[sort].keys
     return keys + [(Idea.id, "int")]
 
 
@@ -140,11 +146,13 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
     """A page of ideas the viewer may see. `cursor` (API) or `page` (web, counted) paginates."""
     terms = search_terms(q)
     sort = sort or ("relevance" if terms else "hot")
-    if sort not in SORTS:
-        raise ValidationFailed.field("sort", _("Choose one of: %(choices)s.", choices=", ".join(SORTS)))
+    if sort not in sort_names():
+        raise ValidationFailed.field("sort", _("Choose one of: %(choices)s.", choices=", ".join(sort_names())))
     if sort == "relevance" and not terms:
         sort = "hot"
     stmt = _filtered(viewer, **filters)
+    if sort in extra_sorts():
+        stmt = extra_sorts()[sort].prepare(stmt)
     relevance = None
     if terms:
         stmt, relevance = apply_search(stmt, terms)

@@ -12,6 +12,7 @@ from coopol.extensions import db
 from coopol.ideas import presenters, queries, services
 from coopol.ideas.comments import max_depth
 from coopol.ideas.diffs import revision_changes
+from coopol.ideas.extend import extra_sorts, idea_sections
 from coopol.ideas.guards import content_visible, is_moderator
 from coopol.ideas.labels import label
 from coopol.ideas.models import ANSWER_STATES, STANCES, WITHDRAW_REASONS, IdeaState
@@ -51,12 +52,14 @@ def index():
     if filters["scope"] and filters["scope"] not in scope_tree():
         flash(_("Unknown scope '%(code)s'.", code=filters["scope"][:64]), "error")
         filters["scope"] = None
-    sort = args.get("sort") if args.get("sort") in queries.SORTS else None
+    sort = args.get("sort") if args.get("sort") in queries.sort_names() else None
     q = (args.get("q") or "").strip()[:200] or None
     page = services.list_ideas(_viewer(), sort=sort, q=q, page=_int_arg("page", 1), limit=PER_PAGE, **filters)
     params = {key: value for key, value in {**filters, "q": q, "sort": sort}.items() if value}
+    extra = extra_sorts().get(page.sort)
     return render_template("ideas/index.html", page=page, ideas=presenters.idea_views(page.ideas, _viewer()),
-                           params=params, filters=filters, q=q or "", sorts=queries.SORTS, scopes=scope_tree(),
+                           sort_note=extra.note() if extra and extra.note else None,
+                           params=params, filters=filters, q=q or "", sorts=queries.sort_names(), scopes=scope_tree(),
                            states=[s.value for s in IdeaState])
 
 
@@ -92,8 +95,9 @@ def _render_show(idea, *, errors=None, form=None, status: int = 200):
     sides = None
     if view_mode == "sides":
         sides = {k: presenters.comment_views(v, viewer) for k, v in queries.debate_sides(idea).items()}
+    view = presenters.one_idea_view(idea, viewer)
     return render_template(
-        "ideas/show.html", idea=presenters.one_idea_view(idea, viewer), model=idea,
+        "ideas/show.html", idea=view, model=idea, sections=idea_sections(idea, view, viewer),
         comments=presenters.comment_views(comment_page.comments, viewer), next_comments=comment_page.next_cursor,
         sides=sides, view_mode=view_mode, errors=errors or {}, form=form or {}, stances=STANCES,
         answer_states=ANSWER_STATES, can_moderate=is_moderator(viewer), scope_path=scope_tree().path(idea.scope),

@@ -1,7 +1,7 @@
 """API schemas. Load schemas check types and choices (unknown fields are refused); content rules live in
 validation.py so the web forms and federation share them. Dump schemas list every field explicitly."""
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from coopol.accounts.schemas import MemberPublicSchema
 from coopol.core.schemas import CursorQuerySchema, DumpSchema, Id, LoadSchema, QueryInteger
@@ -13,7 +13,18 @@ from coopol.ideas.models import (
     WITHDRAW_REASONS,
     IdeaState,
 )
-from coopol.ideas.queries import SORTS
+from coopol.ideas.queries import sort_names
+
+
+class KnownSort(validate.Validator):
+    """One of the sorts of the app in force: other packages add theirs when they register (extend.py)."""
+
+    error = "Must be one of: {choices}."
+
+    def __call__(self, value: str) -> str:
+        if value not in sort_names():
+            raise ValidationError(str(self.error).format(choices=", ".join(sort_names())))
+        return value
 
 
 class IdeaCreateSchema(LoadSchema):
@@ -68,8 +79,9 @@ class CommentUpdateSchema(LoadSchema):
 
 
 class IdeaListQuerySchema(CursorQuerySchema):
-    sort = fields.String(load_default=None, validate=validate.OneOf(SORTS),
-                         metadata={"description": "default: relevance with q, hot otherwise"})
+    sort = fields.String(load_default=None, validate=KnownSort(),
+                         metadata={"description": "hot, top, new, comments, controversial, bridging, relevance;"
+                                                  " default: relevance with q, hot otherwise"})
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     tag = fields.String(load_default=None)
     scope = fields.String(load_default=None, metadata={"description": "includes the scopes below it"})
@@ -112,6 +124,11 @@ class TallySchema(DumpSchema):
     threshold = fields.Integer(allow_none=True)
 
 
+class BridgingSchema(DumpSchema):
+    score = fields.Float(metadata={"description": "0 to 1: support across the main divide and across parties"})
+    parties = fields.Integer(metadata={"description": "parties whose voters mostly support the idea"})
+
+
 class IdeaSchema(DumpSchema):
     id = fields.Integer()
     ap_id = fields.String()
@@ -139,12 +156,16 @@ class IdeaSchema(DumpSchema):
     edited_at = fields.DateTime(allow_none=True)
     comment_count = fields.Integer()
     tally = fields.Nested(TallySchema)
+    fediverse_votes = fields.Nested(CountsSchema, metadata={
+        "description": "likes (support) and dislikes (oppose) from fediverse followers: never in the tally"})
     my_vote = fields.String(allow_none=True)
     reached_threshold = fields.Boolean(allow_none=True)
     hidden = fields.Boolean()
     removed = fields.Boolean()
     locked = fields.Boolean()
     pinned = fields.Boolean()
+    bridging = fields.Nested(BridgingSchema, allow_none=True,
+                             metadata={"description": "its place in sort=bridging; null until ranked"})
 
 
 class IdeaListSchema(DumpSchema):

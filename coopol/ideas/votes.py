@@ -18,6 +18,7 @@ from coopol.ideas.counters import change_comment_counts, change_idea_counts, cha
 from coopol.ideas.guards import (
     ensure_allowed,
     ensure_can_act,
+    ensure_confirmed_email_to_vote,
     ensure_not_moderated,
     ensure_open_for_votes,
     lock_comment,
@@ -95,6 +96,7 @@ def cast_vote(member: Member, idea: Idea, value: str, *, ap_id: str | None = Non
     if value not in IDEA_VOTE_VALUES:
         raise ValidationFailed.field("value", _("Choose one of: %(choices)s.", choices=", ".join(IDEA_VOTE_VALUES)))
     ensure_can_act(member)
+    ensure_confirmed_email_to_vote(member)
     ensure_allowed(member, idea, "vote")
     lock_idea(idea)
     ensure_open_for_votes(idea)
@@ -142,6 +144,8 @@ def withdraw_comment_vote(member: Member, comment: Comment) -> None:
 
 def _set_comment_vote(member: Member, comment: Comment, value: str | None, *, toggle: bool) -> CommentVote | None:
     ensure_can_act(member)
+    if value is not None:
+        ensure_confirmed_email_to_vote(member)
     ensure_allowed(member, comment.idea, "comment_vote")
     lock_comment(comment)
     if comment.is_deleted or comment.is_removed:

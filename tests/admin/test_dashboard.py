@@ -52,6 +52,7 @@ def test_only_administrators_reach_the_dashboard(app, client, create_member):
             assert client.get(path).status_code == 403, (handle, path)
         assert client.post("/admin/allies/request", data={"url": "http://b.example"}).status_code == 403
         assert client.post("/admin/allies/x.example/accept").status_code == 403
+        assert client.post("/admin/followers/1/approve").status_code == 403
         client.post("/logout")
 
     login(client, "boss")
@@ -59,7 +60,8 @@ def test_only_administrators_reach_the_dashboard(app, client, create_member):
     assert re.search(r'<a href="/admin" data-testid="admin-nav">Administration</a>', home)
     page = client.get("/admin")
     assert page.status_code == 200
-    assert [m for m in re.findall(r'<section id="(\w+)"', page.text)] == ["allies", "moderation", "participation"]
+    assert [m for m in re.findall(r'<section id="(\w+)"', page.text)] == ["allies", "followers", "moderation",
+                                                                          "participation", "bridging"]
     assert client.get("/admin/nothing-here").status_code == 404
     with app.app_context():
         from coopol.federation.models import Ally
@@ -73,8 +75,9 @@ def test_a_domain_registers_its_panel_without_the_dashboard_knowing_it(make_app)
     app = make_app("local")
     with app.app_context():
         assert [(p.key, p.template) for p in list_panels()] == [
-            ("allies", "federation/allies.html"), ("moderation", "moderation/admin_panel.html"),
-            ("participation", "ideas/admin_panel.html")]
+            ("allies", "federation/allies.html"), ("followers", "federation/followers.html"),
+            ("moderation", "moderation/admin_panel.html"),
+            ("participation", "ideas/admin_panel.html"), ("bridging", "bridging/admin_panel.html")]
         with pytest.raises(ValueError, match="already registered"):
             register_panel(app, "moderation", "Again", "x.html", dict)
 
@@ -188,3 +191,28 @@ def test_line_chart_geometry():
     assert "<b>" not in svg and "&lt;b&gt;" in svg and "A &amp; B" in svg and svg.count("<circle") == 1
     with pytest.raises(ValueError):
         line_chart(["a", "b"], [Series("Votes", [1])])
+
+
+def test_the_followers_panel_lists_fediverse_followers_and_an_admin_approves_or_removes_them(app, client,
+                                                                                            create_member):
+    from coopol.federation.models import Follower, OutboxActivity
+
+    create_member("boss", role="admin")
+    with app.app_context(), unit_of_work():
+        for n, state in ((1, "pending"), (2, "accepted")):
+            db.session.add(Follower(group_actor=f"{app.config['URL']}/g/ideas", host="masto.example",
+                                    actor_id=f"https://masto.example/users/u{n}", name=f"User {n}",
+                                    inbox=f"https://masto.example/users/u{n}/inbox",
+                                    shared_inbox="https://masto.example/inbox",
+                                    follow_id=f"https://masto.example/f/{n}", state=state))
+    login(client, "boss")
+    panel = section(client.get("/admin").text, "followers")
+    assert "User 1" in panel and "waiting for approval" in panel and "User 2" in panel
+    assert client.post("/admin/followers/1/approve", data={"back": "dashboard"}).status_code == 302
+    assert client.post("/admin/followers/2/revoke").status_code == 302
+    assert client.post("/admin/followers/2/revoke").status_code == 302  # already removed: a message, no change
+    with app.app_context():
+        states = dict(db.session.execute(select(Follower.id, Follower.state)).all())
+        answers = [(row.type, row.payload["object"]["id"]) for row in db.session.scalars(select(OutboxActivity))]
+    assert states == {1: "accepted", 2: "revoked"}
+    assert answers == [("Accept", "https://masto.example/f/1"), ("Reject", "https://masto.example/f/2")]

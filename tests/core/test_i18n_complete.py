@@ -194,13 +194,17 @@ def _seed(app, create_member) -> dict:
                                         group=group.slug)
         rsvps.rsvp(gathering, luis)
         db.session.flush()
+        from coopol.bridging.services import fit_bridging
+
+        app.config["BRIDGING_MIN_VOTES"] = 1  # the idea page's "across parties" section, ranked and not
+        fit_bridging()
         entry = db.session.execute(db.text("SELECT max(id) FROM modlog_entries")).scalar()
         return {"idea_id": [idea.id, withdrawn.id], "comment_id": [against.id], "handle": ["ana", "eva"],
                 "action_id": [hide.id], "entry_id": [entry], "target": [("idea", idea.id), ("comment", against.id),
                                                                        ("member", eva.id)],
                 "activity_uuid": [uuid.uuid4()], "filename": ["coopol.css"],
                 "key": sorted(app.extensions[PANELS]), "host": ["ally.example"], "slug": [group.slug],
-                "event_id": [gathering.id]}
+                "event_id": [gathering.id], "token": ["not-a-token"]}
 
 
 def _urls(app, values: dict) -> list[str]:

@@ -178,12 +178,9 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path):
         assert comments_b == len(ledger.comments)
         print(f"deliveries: {states}; ideas {len(ideas_a)}, comments {comments_b} on B")
         diverged = {t: (ideas_a[t], ideas_b[t]) for t in ideas_a if ideas_a[t][:2] != ideas_b[t][:2]}
-        if diverged:
-            # Known bug, found by this soak: the killed worker's leased rows are resent after newer ones for
-            # the same member and idea (a Like after its Undo, a Like after the Dislike that replaced it), and
-            # the ally applies votes in arrival order. Fix: the ally keeps the time of the last vote activity
-            # per member and object (a tombstone for an Undo) and ignores older ones.
-            pytest.xfail(f"votes applied out of order after a worker kill: {diverged}")
+        # Every vote as on A, though the killed worker's leased rows were resent after newer ones for the
+        # same member and idea (B applies a person's votes in the order of their `published` times).
+        assert diverged == {}, diverged
     finally:
         a.stop()
         b.stop()

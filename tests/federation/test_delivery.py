@@ -236,8 +236,11 @@ def test_public_activities_appear_in_the_group_outbox(sender_and_peer):
     queue(a)
     client = a.app.test_client()
     outbox = client.get("/g/ideas/outbox", headers={"Accept": "application/activity+json"}).json
-    assert outbox["totalItems"] == 1 and outbox["orderedItems"][0]["type"] == "Create"
-    activity_id = outbox["orderedItems"][0]["id"]
+    assert outbox["type"] == "OrderedCollection" and outbox["totalItems"] == 1  # paged: items are on its pages
+    page = client.get(outbox["first"].removeprefix(a.url), headers={"Accept": "application/activity+json"}).json
+    assert page["type"] == "OrderedCollectionPage" and page["partOf"] == outbox["id"]
+    assert page["orderedItems"][0]["type"] == "Create" and "next" not in page
+    activity_id = page["orderedItems"][0]["id"]
     fetched = client.get(activity_id.removeprefix(a.url), headers={"Accept": "application/activity+json"})
     assert fetched.status_code == 200 and fetched.json["id"] == activity_id
 

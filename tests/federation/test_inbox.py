@@ -217,7 +217,8 @@ def test_accept_from_a_host_we_did_not_ask_is_403(instance):
     assert b.count(InboxItem) == 0 and b.ally_row(a.host) is None
 
 
-def test_follow_from_a_person_is_refused(instance, create_member):
+def test_follow_from_a_person_is_a_follower_not_an_alliance_request(instance, create_member):
+    """Issue 15: a person following a Group is a fediverse follower (answered Accept), never an ally."""
     from coopol.federation.actors import member_actor_id, signer_for
 
     a, b = instance("a"), instance("b")
@@ -233,8 +234,11 @@ def test_follow_from_a_person_is_refused(instance, create_member):
     follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{a.url}/activities/{uuid.uuid4()}",
               "type": "Follow", "actor": alice, "object": f"{b.url}/g/ideas"}
     response = signed_post(f"{b.url}/inbox", follow, key_id, pem)
-    assert response.status_code == 403 and "Group" in response.json()["message"]
-    assert b.count(InboxItem) == 0
+    assert response.status_code == 202, response.text
+    from coopol.federation.models import Ally, Follower
+
+    assert b.count(Ally) == 0 and b.count(Follower) == 1
+    assert [kind for kind, _state in b.deliveries()] == ["Accept"]
 
 
 @pytest.fixture

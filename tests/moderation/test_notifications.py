@@ -1,7 +1,7 @@
 from sqlalchemy import func, select
 
-from coopol.extensions import db
 from coopol.core.events import subscribe
+from coopol.extensions import db
 from coopol.notifications.models import Notification
 
 

@@ -22,6 +22,10 @@ def register(app: Flask) -> None:
     bans.register_handlers()
     rejections.register_handlers()
     publish.subscribe_all(app)
+    from coopol.federation.content.fediverse import fediverse_votes
+    from coopol.ideas.presenters import register_outside_votes
+
+    register_outside_votes(app, fediverse_votes)
     bans.register(app)
     subscribe(app, "alliance_formed", backfill.on_alliance_formed)
     add_worker_task(app, backfill.run_backfill_step)

@@ -135,6 +135,10 @@ def idea_page(idea: Idea) -> dict[str, Any]:
         "published": _iso(idea.published_at or idea.created_at),
         "updated": _iso(idea.updated_at),
         "commentsEnabled": not idea.is_locked,
+        # Lemmy's language ({identifier, name}); `sensitive` as Mastodon and Lemmy read it (a party's ideas
+        # are not marked sensitive: a content warning is not part of an idea).
+        "language": {"identifier": idea.language, "name": _language_name(idea.language)},
+        "sensitive": False,
         "lifecycle": idea.state,
         "scope": idea.scope,
         **idea_collections(idea),
@@ -145,6 +149,22 @@ def idea_page(idea: Idea) -> dict[str, Any]:
         page["withdrawnReason"] = idea.withdrawn_reason
         page["withdrawnExplanation"] = idea.withdrawn_explanation or ""
     return page
+
+
+def _language_name(code: str) -> str:
+    from coopol.core.templating import LANGUAGE_NAMES
+
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def featured_pages(limit: int = 20) -> list[dict[str, Any]]:
+    """The pinned local ideas (newest pin first), the Group's `featured` collection."""
+    from coopol.extensions import db
+
+    ideas = db.session.scalars(select(Idea).where(
+        Idea.pinned_at.is_not(None), Idea.origin_host.is_(None), Idea.state != IdeaState.DRAFT,
+        Idea.removed_at.is_(None), Idea.hidden_at.is_(None)).order_by(Idea.pinned_at.desc()).limit(limit))
+    return [idea_page(idea) for idea in ideas]
 
 
 def _ref(url: str, total: int | None = None) -> dict[str, Any]:

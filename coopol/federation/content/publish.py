@@ -6,6 +6,12 @@
 - our moderators' removals and locks of our content, and an erased member, are sent by our Group;
 - a report on an ally's content is a `Flag` to that ally's Group.
 Remote persons' actions reach us through the inbox, which announces them itself (see receive.py).
+
+Followers from the wider fediverse (followers.py) are not allies: they receive only what a reader of the
+party follows it for, new ideas, official answers and gatherings, each as an `Announce` by our Group
+(of the `Page` itself, which Mastodon shows as a boosted link post with its title; of the `Update` for an
+answer), one delivery per host. That Announce is written even when nobody follows yet: it is the
+Group's public outbox.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from sqlalchemy import select
 
 from coopol.accounts.models import Member
 from coopol.core.events import subscribe
+from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.federation.actors import group_id, member_actor_id
 from coopol.federation.content.objects import (
     CONTEXT,
+    _iso,
     actor_id,
     comment_ap_id,
     comment_note,
@@ -28,6 +36,7 @@ from coopol.federation.content.objects import (
     idea_page,
     origin_group,
 )
+from coopol.federation.followers import follower_inboxes
 from coopol.federation.models import Ally
 from coopol.federation.outbox import ally_inboxes, build_activity, enqueue_activity
 from coopol.federation.protocol import PUBLIC
@@ -46,6 +55,15 @@ def announce(activity: dict[str, Any]) -> None:
     if targets:
         enqueue_activity(build_activity("Announce", group_id(), inner, to=[PUBLIC], cc=[_followers()],
                                         audience=group_id()), targets)
+
+
+def announce_to_followers(obj: dict[str, Any], group: str | None = None) -> None:
+    """Our Group (or a local group's, `group`) boosts `obj` (a Page, an Event, an Update) to its fediverse
+    followers; the Announce is public and stays in the Group's outbox even with no follower."""
+    actor = group or group_id()
+    inner = {k: v for k, v in obj.items() if k != "@context"}
+    enqueue_activity(build_activity("Announce", actor, inner, to=[PUBLIC], cc=[f"{actor}/followers"],
+                                    audience=actor, published=utcnow().isoformat()), follower_inboxes(actor))
 
 
 def _to_origin(activity: dict[str, Any], idea: Idea) -> None:
@@ -72,12 +90,13 @@ def _as(member: Member) -> str:
     return actor_id(member)
 
 
-def _member_activity(kind: str, member: Member, obj: Any, idea: Idea) -> None:
+def _member_activity(kind: str, member: Member, obj: Any, idea: Idea, **extra: Any) -> None:
     """`member` (ours) did `kind` on `idea`: announce it if the idea is ours, else send it to its origin."""
     if not _has_recipients(idea):
         return
     _as(member)
-    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[origin_group(idea) or PUBLIC])
+    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[origin_group(idea) or PUBLIC],
+                              **extra)
     activity["@context"] = CONTEXT
     if idea.is_local:
         announce(activity)
@@ -101,6 +120,8 @@ def _shared(idea: Idea) -> bool:
 
 
 def on_idea_published(idea: Idea, **_: Any) -> None:
+    if idea.is_local and idea.state != IdeaState.DRAFT:
+        announce_to_followers(idea_page(idea))
     if _shared(idea):
         announce({**build_activity("Create", _as(idea.author), idea_page(idea)), "@context": CONTEXT})
 
@@ -109,6 +130,34 @@ def on_idea_changed(idea: Idea, actor: Member | None = None, **_: Any) -> None:
     if _shared(idea) and not idea.is_removed:
         who = actor if actor is not None and actor.is_local else idea.author
         announce({**build_activity("Update", _as(who), idea_page(idea)), "@context": CONTEXT})
+
+
+def on_idea_answered(idea: Idea, actor: Member | None = None, **extra: Any) -> None:
+    on_idea_changed(idea, actor=actor, **extra)
+    if idea.is_local and idea.state != IdeaState.DRAFT and not idea.is_removed:
+        who = actor if actor is not None and actor.is_local else idea.author
+        announce_to_followers(build_activity("Update", _as(who), idea_page(idea)))
+
+
+def on_event_published(event: Any = None, **_: Any) -> None:
+    """Gatherings: the events package publishes `event_published`; the package that federates events
+    registers how an event is written as an FEP-8a8e `Event` (`register_event_object`), and followers
+    are sent an Announce of it. Until then there is nothing to send."""
+    from flask import current_app
+
+    to_object = current_app.extensions.get(EVENT_OBJECT)
+    if event is not None and to_object is not None:
+        obj = to_object(event)
+        if obj is not None:
+            announce_to_followers(obj)
+
+
+EVENT_OBJECT = "coopol.federation.event_object"
+
+
+def register_event_object(app: Flask, to_object: Any) -> None:
+    """`to_object(event) -> dict | None`: the `Event` document of a published local gathering."""
+    app.extensions[EVENT_OBJECT] = to_object
 
 
 # ------------------------------------------------------------------------------- comments
@@ -141,15 +190,21 @@ def _vote_object(kind: str, member: Member, target: str) -> dict[str, Any]:
     return {"type": kind, "actor": actor_id(member), "object": target}
 
 
+def _vote_activity(kind: str, member: Member, obj: Any, idea: Idea) -> None:
+    """A vote, or its Undo, with the time it was cast (microseconds): allies apply a member's votes in
+    the order of these times, not in the order deliveries arrive (see clocks.py)."""
+    _member_activity(kind, member, obj, idea, published=_iso(utcnow()))
+
+
 def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None = None, **_: Any) -> None:
     if member.is_local:
-        _member_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea)
+        _vote_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea)
 
 
 def on_vote_withdrawn(idea: Idea, member: Member, previous: str, **_: Any) -> None:
     if member.is_local:
         kind = "Like" if previous == "support" else "Dislike"
-        _member_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea)
+        _vote_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea)
 
 
 def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, previous: str | None = None,
@@ -159,9 +214,9 @@ def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, pr
     target = comment_ap_id(comment)
     if value is None:
         kind = "Like" if previous == "up" else "Dislike"
-        _member_activity("Undo", member, _vote_object(kind, member, target), comment.idea)
+        _vote_activity("Undo", member, _vote_object(kind, member, target), comment.idea)
     else:
-        _member_activity("Like" if value == "up" else "Dislike", member, target, comment.idea)
+        _vote_activity("Like" if value == "up" else "Dislike", member, target, comment.idea)
 
 
 # ----------------------------------------------------------------------------- moderation
@@ -233,7 +288,8 @@ EVENTS = {
     "idea_published": on_idea_published,
     "idea_updated": on_idea_changed,
     "idea_withdrawn": on_idea_changed,
-    "idea_answered": on_idea_changed,
+    "idea_answered": on_idea_answered,
+    "event_published": on_event_published,
     "comment_posted": on_comment_posted,
     "comment_edited": on_comment_edited,
     "comment_deleted": on_comment_deleted,

@@ -28,6 +28,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -37,7 +38,7 @@ from coopol.accounts.models import Member
 from coopol.core.errors import DomainError, PermissionDenied
 from coopol.extensions import db
 from coopol.federation.activities import InboxContext, register_handler
-from coopol.federation.content import objects
+from coopol.federation.content import clocks, objects
 from coopol.federation.content.people import member_for_actor
 from coopol.federation.content.rejections import send_reject
 from coopol.federation.content.resolve import fetchable, find_comment, find_idea, names_local_idea
@@ -54,6 +55,11 @@ AUTHOR_DELETED = "deleted by its author"
 
 class Ignored(Exception):
     """The activity is acknowledged but changes nothing (not ours to apply, or already applied)."""
+
+
+class Unchanged(Ignored):
+    """Ignored too, but what it taught us is kept: the time of a vote that was already the person's (or
+    of an Undo with no vote left to take back) moves their vote clock (clocks.py)."""
 
 
 class Retry(Exception):
@@ -319,11 +325,16 @@ def _on_update_note(activity: dict[str, Any], sender: Sender) -> None:
 # ----------------------------------------------------------------------------------- votes
 
 
-def apply_vote(member: Member, target: Idea | Comment, like: bool, ap_id: str | None = None) -> bool:
+def apply_vote(member: Member, target: Idea | Comment, like: bool, ap_id: str | None = None,
+               when: datetime | None = None) -> bool:
     """`member`'s Like (or Dislike) of an idea or a comment, through the domain services (relayed or
-    backfilled). False when it already is their vote (a comment vote cast again would withdraw it)."""
+    backfilled). False when it already is their vote (a comment vote cast again would withdraw it).
+    `when`: the activity's `published`; older than the vote activity last applied, it is `Ignored`."""
     from coopol.ideas.services import cast_comment_vote, cast_vote
 
+    clocks.lock_target(target)
+    if not clocks.advance(member, target, when, ap_id, undone=False):
+        raise Ignored("older than the vote already applied here (delivered out of order)")
     if isinstance(target, Comment):
         value = "up" if like else "down"
         current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
@@ -351,8 +362,9 @@ def _on_vote(activity: dict[str, Any], sender: Sender) -> None:
         raise Ignored("not the idea's origin")
     member = _member(sender.actor)
     with _refusable(_idea_of(target), sender):
-        if not apply_vote(member, target, type_of(activity) == "Like", activity.get("id")):
-            raise Ignored("the same vote again")
+        if not apply_vote(member, target, type_of(activity) == "Like", activity.get("id"),
+                          clocks.activity_time(activity)):
+            raise Unchanged("the same vote again")
     if _idea_of(target).is_local:
         _announce(activity)
 
@@ -374,20 +386,23 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
         raise Ignored("nothing to undo")
     if not _authorised_on(_idea_of(target), sender):
         raise Ignored("not the idea's origin")
+    clocks.lock_target(target)
+    if not clocks.advance(member, target, clocks.activity_time(activity), activity.get("id"), undone=True):
+        raise Ignored("older than the vote already applied here (delivered out of order)")
     # The actor's vote on that object goes, whatever the inner kind says: Lemmy's Undo of a Dislike
     # embeds a `Like` (it removes the vote, whichever it is).
     if isinstance(target, Comment):
         current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
                                                                     CommentVote.member_id == member.id))
         if current is None:
-            raise Ignored("no vote to undo")
+            raise Unchanged("no vote to undo")
         with _refusable(target.idea, sender):
             withdraw_comment_vote(member, target)
     else:
         current = db.session.scalar(select(IdeaVote.value).where(IdeaVote.idea_id == target.id,
                                                                  IdeaVote.member_id == member.id))
         if current is None:
-            raise Ignored("no vote to undo")
+            raise Unchanged("no vote to undo")
         with _refusable(target, sender):
             withdraw_vote(member, target)
     if _idea_of(target).is_local:
@@ -565,7 +580,15 @@ def _on_flag(activity: dict[str, Any], sender: Sender) -> None:
 # -------------------------------------------------------------------------------- dispatch
 
 
+# Other kinds of objects (groups, gatherings): each hook applies the activity and returns True, or
+# returns False when it is not about its objects. Raised `Ignored`/`Retry` mean what they mean here.
+DISPATCH_HOOKS: list[Callable[[dict[str, Any], Sender], bool]] = []
+
+
 def _dispatch(activity: dict[str, Any], sender: Sender) -> None:
+    for hook in DISPATCH_HOOKS:
+        if hook(activity, sender):
+            return
     kind = type_of(activity)
     inner = type_of(activity.get("object"))
     if kind in ("Create", "Update") and inner in ("Page", "Article", "Question"):
@@ -601,19 +624,30 @@ def _guarded(fn: Callable[[dict[str, Any], InboxContext], None]) -> Callable[[di
 
     def run(activity: dict[str, Any], ctx: InboxContext) -> None:
         try:
+            kept: Unchanged | None = None
             with db.session.begin_nested():
-                fn(activity, ctx)
+                try:
+                    fn(activity, ctx)
+                except Unchanged as unchanged:  # commit the savepoint (the vote clock), then report it
+                    kept = unchanged
+            if kept is not None:
+                raise kept
         except Refused as refused:
             log.info("%s %s refused: %s", type_of(activity), activity.get("id"), refused)
             send_reject(activity, ctx, refused.error.message)
         except (Ignored, DomainError, ProtocolError) as error:
             log.info("%s %s changes nothing: %s", type_of(activity), activity.get("id"), error)
-            raise NotApplied(str(error) or type(error).__name__) from error
+            raise NotApplied(str(error) or type(error).__name__, keep=isinstance(error, Unchanged)) from error
 
     return run
 
 
 def receive_direct(activity: dict[str, Any], ctx: InboxContext) -> None:
+    if ctx.ally is None or not ctx.ally.is_allied:  # a fediverse follower (the inbox let only those through)
+        from coopol.federation.content.fediverse import receive_from_follower
+
+        receive_from_follower(activity, ctx)
+        return
     _dispatch(activity, Sender(ctx.actor_id, ctx, announced=False))
 
 
@@ -637,7 +671,8 @@ CONTENT_TYPES = ("Create", "Update", "Delete", "Like", "Dislike", "Flag", "Lock"
 
 
 def register_handlers() -> None:
-    for kind in CONTENT_TYPES:
-        register_handler(kind, _guarded(receive_direct))
-    register_handler("Undo", _guarded(receive_direct))  # Undo of a Follow keeps its own handler
+    from coopol.federation.content.fediverse import FOLLOWER_KINDS, follower_may_send
+
+    for kind in CONTENT_TYPES + ("Undo",):  # Undo of a Follow keeps its own handler
+        register_handler(kind, _guarded(receive_direct), open_to=follower_may_send if kind in FOLLOWER_KINDS else None)
     register_handler("Announce", _guarded(receive_announce), verify=verify_announce)

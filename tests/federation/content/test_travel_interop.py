@@ -93,7 +93,8 @@ def test_a_mastodon_reply_and_like_on_our_idea_count(setup):
     relayed = us.query(lambda: [r.payload for r in db.session.scalars(
         select(OutboxActivity).where(OutboxActivity.type == "Announce"))])
     kinds = sorted(r["object"]["type"] for r in relayed)
-    assert kinds == ["Create", "Create", "Like", "Like"]  # our idea's Create, the reply, two likes
+    # our idea's Create, the reply, two likes; and the Page boosted to fediverse followers (the outbox)
+    assert kinds == ["Create", "Create", "Like", "Like", "Page"]
     assert all(r["actor"] == f"{us.url}/g/ideas" for r in relayed)
 
 
