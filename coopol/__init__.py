@@ -13,7 +13,8 @@ __version__ = "0.1.0"
 
 # Registered in this order: each may listen to the ones before it; federation comes last.
 FEATURE_PACKAGES = ("coopol.accounts", "coopol.mail", "coopol.admin", "coopol.groups", "coopol.ideas",
-                    "coopol.events", "coopol.moderation", "coopol.bridging", "coopol.federation")
+                    "coopol.events", "coopol.moderation", "coopol.bridging", "coopol.notifications",
+                    "coopol.federation")
 
 
 def instance_path_from_env() -> Path:

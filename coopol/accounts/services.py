@@ -41,6 +41,18 @@ def register_exporter(section: str, exporter: Exporter) -> None:
     EXPORTERS[section] = exporter
 
 
+def register_profile_counts(app, provider: Callable[[Member], dict[str, int]]) -> None:
+    """Other modules add figures to a member's public profile (followers, following)."""
+    app.extensions.setdefault("coopol.profile_counts", []).append(provider)
+
+
+def profile_counts(member: Member) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for provider in current_app.extensions.get("coopol.profile_counts", ()):
+        counts.update(provider(member))
+    return counts
+
+
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 

@@ -5,10 +5,12 @@ address. With `remote_images = "link"` (the default) such an image renders as a 
 on this instance (relative or on its own host) and on its allies' hosts stay images. `"allow"` keeps
 every image. The allies' hosts come from providers that other packages register
 (`register_image_hosts`: federation does), so this module imports nothing of theirs.
+Mentions (`@handle`, `@handle@host`) outside links and code become links to the member's page.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -17,6 +19,7 @@ import nh3
 from flask import Flask, current_app, has_app_context
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
+from markdown_it.token import Token
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -25,6 +28,9 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"align"}, "td": {"align"}}
 
 
+# `@alice`, `@alice@ally.example`, `@alice@127.0.0.1:5002`; not the middle of an address (bob@example.org).
+MENTION_RE = re.compile(r"(?<![\w@/.])@([a-z0-9_]{1,30})"
+                        r"(?:@((?:[a-z0-9-]+(?:\.[a-z0-9-]+)+|localhost)(?::\d{1,5})?))?(?![\w@])", re.IGNORECASE)
 _IMAGE_HOSTS = "coopol.image_hosts"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -85,11 +91,50 @@ def _image(self, tokens, idx, options, env) -> str:
     return f'<a href="{escapeHtml(src)}">{escapeHtml(label)}</a>'
 
 
+def _mention_href(match: re.Match) -> str:
+    handle, host = match.group(1).lower(), (match.group(2) or "").lower()
+    own = str(current_app.config.get("SERVER_HOST", "")).lower() if has_app_context() else ""
+    base = str(current_app.config.get("URL", "")).rstrip("/") if has_app_context() else ""
+    # Absolute: the HTML also travels to other servers (Mastodon shows the content as it is).
+    return f"{base}/members/{handle}" if not host or host == own else f"{base}/members/{handle}@{host}"
+
+
+def _mentions(state) -> None:
+    """Core rule: split text tokens (never inside a link; code is not text) around mentions."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, in_link = [], 0
+        for token in block.children:
+            in_link += (token.type == "link_open") - (token.type == "link_close")
+            if token.type != "text" or in_link or "@" not in token.content:
+                children.append(token)
+                continue
+            position = 0
+            for match in MENTION_RE.finditer(token.content):
+                if match.start() > position:
+                    children.append(_text_token(token.content[position:match.start()]))
+                opening = Token("link_open", "a", 1)
+                opening.attrSet("href", _mention_href(match))
+                children += [opening, _text_token(match.group(0)), Token("link_close", "a", -1)]
+                position = match.end()
+            if position < len(token.content):
+                children.append(_text_token(token.content[position:]))
+        block.children = children
+
+
+def _text_token(content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
         "table").enable("strikethrough")
     md.add_render_rule("image", _image)
+    md.core.ruler.push("mentions", _mentions)
     return md
 
 

@@ -61,3 +61,6 @@ def register(app: Flask) -> None:
     from coopol.federation import gatherings  # issue 13: gatherings travel, allies' members RSVP from home
 
     gatherings.register(app)
+    from coopol.federation import follows  # members following allies' members (Follow / Undo)
+
+    follows.register(app)

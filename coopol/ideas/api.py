@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from coopol.accounts.models import Member
-from coopol.accounts.services import find_member_by_reference, member_view
+from coopol.accounts.services import find_member_by_reference, member_view, profile_counts
 from coopol.core.cache import public_cache
 from coopol.core.errors import NotFound
 from coopol.core.schemas import Blueprint
@@ -232,7 +232,8 @@ def member_profile(handle: str):
     ideas = db.session.scalar(select(func.count(Idea.id)).where(
         Idea.author_id == member.id, Idea.state != IdeaState.DRAFT, Idea.removed_at.is_(None),
         Idea.hidden_at.is_(None))) or 0
-    return {**member_view(member), "follower_count": 0, "following_count": 0, "idea_count": ideas}
+    return {**member_view(member), "follower_count": 0, "following_count": 0, **profile_counts(member),
+            "idea_count": ideas}
 
 
 def _public_member(handle: str) -> Member:

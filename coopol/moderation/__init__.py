@@ -1,5 +1,5 @@
 """Moderation people can trust: reports, the queue, actions with reasons, appeals decided by another
-moderator, a public append-only log, notifications, and rate limits against sock puppets."""
+moderator, a public append-only log, outcomes told to those concerned, and rate limits against sock puppets."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def register(app: Flask) -> None:
     from coopol.accounts.services import register_exporter
     from coopol.core.events import subscribe
     from coopol.core.templating import add_nav
-    from coopol.moderation import admin_panel, api, limits, notifications, routes, services
+    from coopol.moderation import admin_panel, api, limits, routes, services
     from coopol.moderation.group_log import init_group_log
 
     app.config.setdefault("REPORTS_TO_HIDE", services.DEFAULT_REPORTS_TO_HIDE)
@@ -27,7 +27,6 @@ def register(app: Flask) -> None:
     admin_panel.register_workload_panel(app)
 
     add_nav(app, "moderation.modlog", _l("Moderation log"))
-    add_nav(app, "moderation.notifications_page", _l("Notifications"), members_only=True)
     add_nav(app, "moderation.queue", _l("Moderation queue"), members_only=True)
 
     @app.context_processor
@@ -62,5 +61,4 @@ def register(app: Flask) -> None:
 
     register_exporter("reports", services.export_reports)
     register_exporter("appeals", services.export_appeals)
-    register_exporter("notifications", notifications.export_notifications)
     subscribe(app, "member_erasing", lambda member, **_: services.erase_moderation_data(member))

@@ -1,4 +1,4 @@
-"""Moderation API: reports, the moderators' queue and actions, appeals, the public log, notifications."""
+"""Moderation API: reports, the moderators' queue and actions, appeals, the public log."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from coopol.accounts.auth import require_member, require_moderator
-from coopol.core.errors import AuthenticationFailed, NotFound, ValidationFailed
+from coopol.accounts.auth import require_moderator
+from coopol.core.errors import AuthenticationFailed, NotFound
 from coopol.core.schemas import Blueprint
 from coopol.extensions import db
-from coopol.moderation import notifications, schemas, services, targets
+from coopol.moderation import schemas, services, targets
 from coopol.moderation.models import ModlogEntry, Report, ReportStatus
 
 blp = Blueprint("moderation_api", __name__, url_prefix="/api/v1",
-                description="Reports, moderation, appeals, the public moderation log and notifications")
+                description="Reports, moderation, appeals and the public moderation log")
 
 
 @blp.post("/reports")
@@ -120,28 +120,3 @@ def modlog_entry(entry_id: int):
     if entry is None:
         raise NotFound(_("No such log entry."))
     return services.modlog_view(entry)
-
-
-@blp.get("/notifications")
-@blp.arguments(schemas.PageQuerySchema, location="query")
-@blp.response(200, schemas.NotificationListSchema)
-def list_notifications(args):
-    """My notifications, newest first."""
-    member = require_member()
-    items, next_cursor = notifications.list_notifications(member, cursor=args["cursor"], limit=args["limit"])
-    return {"items": items, "next_cursor": next_cursor, "unread": notifications.unread_count(member)}
-
-
-@blp.post("/notifications/read")
-@blp.arguments(schemas.MarkReadSchema)
-@blp.response(200, schemas.MarkedSchema)
-def mark_read(data):
-    """Mark one notification (`id`), several (`ids`) or all of them (`all`, or an empty body) read."""
-    member = require_member()
-    chosen = [name for name in ("id", "ids", "all") if data[name] not in (None, False)]
-    if len(chosen) > 1:
-        raise ValidationFailed.field(chosen[-1], "Send one of id, ids or all.")
-    if data["all"] is False and not chosen:
-        raise ValidationFailed.field("all", "Send one of id, ids or all: true.")
-    which = data["id"] if data["id"] is not None else data["ids"]
-    return {"marked": notifications.mark_read(member, which)}

@@ -1,4 +1,4 @@
-"""Moderation records: reports, actions (with what they changed), appeals, the public log, notifications.
+"""Moderation records: reports, actions (with what they changed), appeals, the public log.
 
 Targets are generic: `target_type` is `idea`, `comment`, `member`, `group` or `event` and `target_id` that row's id, so
 moderation needs no column in the tables it moderates beyond their own moderation fields.
@@ -178,17 +178,5 @@ def _modlog_is_never_deleted(mapper, connection, target) -> None:
     raise RuntimeError("The moderation log is append-only.")
 
 
-class Notification(db.Model):
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32))
-    message: Mapped[str] = mapped_column(Text)
-    link: Mapped[str | None] = mapped_column(String(500))
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("moderation_actions.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-Index("ix_notifications_member_read", Notification.member_id, Notification.read_at)
+# Notifications (moderation outcomes among them) live in coopol/notifications/models.py: moderation publishes
+# `moderation_notice` events and the notifications package stores them.

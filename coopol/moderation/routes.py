@@ -1,4 +1,4 @@
-"""Moderation pages: report, queue and actions, item review, appeals, the public log, notifications.
+"""Moderation pages: report, queue and actions, item review, appeals, the public log.
 
 A form that fails re-renders its page with the error status and a flash message; the unit of work rolls
 the request back, so nothing it tried is kept.
@@ -16,7 +16,7 @@ from coopol.core.errors import Conflict, DomainError
 from coopol.core.schemas import parse_id
 from coopol.core.web import safe_redirect_target
 from coopol.extensions import db
-from coopol.moderation import notifications, services, targets
+from coopol.moderation import services, targets
 from coopol.moderation.labels import label
 from coopol.moderation.models import APPEALABLE, ModerationAction, Report
 from coopol.moderation.services import APPLIES_TO, REASONS
@@ -172,22 +172,3 @@ def modlog():
     return render_template("moderation/modlog.html", entries=entries, next_cursor=next_cursor)
 
 
-@bp.get("/notifications")
-@login_required
-def notifications_page():
-    items, next_cursor = notifications.list_notifications(current_user, cursor=request.args.get("cursor"))
-    return render_template("moderation/notifications.html", items=items, next_cursor=next_cursor,
-                           unread=notifications.unread_count(current_user))
-
-
-@bp.post("/notifications/read")
-@login_required
-def mark_read():
-    try:
-        # No id marks them all; an id that is no id (fullwidth digits, too large) marks none.
-        wanted = request.form.get("id")
-        notifications.mark_read(current_user, (parse_id(wanted) or 0) if wanted else None)
-    except DomainError as error:
-        _failed(error)
-        return redirect(url_for("moderation.notifications_page"))
-    return redirect(url_for("moderation.notifications_page"))

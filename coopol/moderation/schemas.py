@@ -190,29 +190,6 @@ class ModlogSchema(DumpSchema):
     next_cursor = fields.String(allow_none=True)
 
 
-class NotificationSchema(DumpSchema):
-    id = fields.Integer()
-    kind = fields.String()
-    message = fields.String()
-    link = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    read_at = fields.DateTime(allow_none=True)
-
-
-class NotificationListSchema(DumpSchema):
-    items = fields.List(fields.Nested(NotificationSchema))
-    next_cursor = fields.String(allow_none=True)
-    unread = fields.Integer()
-
-
-class MarkReadSchema(LoadSchema):
-    id = Id(load_default=None, allow_none=True, metadata={"description": "one notification"})
-    ids = fields.List(Id(), load_default=None, allow_none=True, validate=validate.Length(max=100),
-                      metadata={"description": "several notifications"})
-    all = fields.Boolean(load_default=None, allow_none=True, metadata={
-        "description": "all of them (also what an empty body means)"})
-
-
 class MarkedSchema(DumpSchema):
     marked = fields.Integer()
 

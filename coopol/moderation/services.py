@@ -649,10 +649,7 @@ def export_appeals(member: Member) -> list[dict[str, Any]]:
 
 
 def erase_moderation_data(member: Member) -> None:
-    """On erasure: notifications go, the member's own words in reports and appeals are blanked."""
-    from coopol.moderation.notifications import delete_notifications
-
-    delete_notifications(member)
+    """On erasure: the member's own words in reports and appeals are blanked (notifications: their package)."""
     for report in db.session.scalars(select(Report).where(Report.reporter_id == member.id)):
         report.text = ""
     for appeal in db.session.scalars(select(Appeal).where(Appeal.appellant_id == member.id)):

@@ -316,7 +316,7 @@ def test_notifications_are_written_in_their_readers_language(app, create_member)
     from coopol.extensions import db
     from coopol.ideas import services
     from coopol.moderation import services as moderation
-    from coopol.moderation.models import Notification
+    from coopol.notifications.models import Notification
 
     create_member("ana")
     create_member("marta", role="moderator")

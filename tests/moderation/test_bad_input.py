@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from coopol.accounts.models import Member
 from coopol.extensions import db
-from coopol.moderation.models import ModerationAction, Notification, Report
+from coopol.moderation.models import ModerationAction, Report
+from coopol.notifications.models import Notification
 
 
 def _member(fetch, handle):
@@ -89,7 +90,7 @@ def test_bad_targets_are_refused_and_nothing_is_stored(client, community, create
 
 def test_notifications_are_marked_read_by_id_by_ids_or_all(app, client, community, fetch):
     from coopol.core.uow import unit_of_work
-    from coopol.moderation.notifications import notify
+    from coopol.notifications.store import notify
 
     with app.app_context(), unit_of_work():
         jean = db.session.scalar(select(Member).where(Member.handle == "jean"))

@@ -1,7 +1,8 @@
 from sqlalchemy import func, select
 
 from coopol.extensions import db
-from coopol.moderation.models import Notification, Report
+from coopol.moderation.models import Report
+from coopol.notifications.models import Notification
 
 
 def test_export_and_erasure(client, community, create_idea, fetch):

@@ -2,7 +2,8 @@ from sqlalchemy import func, select
 
 from coopol.extensions import db
 from coopol.ideas.models import Idea
-from coopol.moderation.models import ModerationAction, ModlogEntry, Notification, Report
+from coopol.moderation.models import ModerationAction, ModlogEntry, Report
+from coopol.notifications.models import Notification
 
 
 def report(client, headers, target_id, target_type="idea", reason="spam", text=""):

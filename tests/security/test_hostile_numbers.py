@@ -64,7 +64,7 @@ def world(app, create_member, token_for):
     from coopol.accounts.services import get_member_by_handle
     from coopol.ideas.comments import post_comment
     from coopol.ideas.services import create_idea
-    from coopol.moderation.notifications import notify
+    from coopol.notifications.store import notify
 
     for handle, role in (("alice", "member"), ("bob", "member"), ("modmarie", "moderator")):
         create_member(handle, role=role)
@@ -76,7 +76,7 @@ def world(app, create_member, token_for):
         ids = {"idea": idea.id, "comment": comment.id}
     with app.app_context():
         from coopol.extensions import db
-        from coopol.moderation.models import Notification
+        from coopol.notifications.models import Notification
 
         ids["notification"] = db.session.scalar(select(func.max(Notification.id)))
         assert note is not None
@@ -87,7 +87,7 @@ def world(app, create_member, token_for):
 def snapshot(app):
     """Every table's row count, and how many notifications are read: what a refused request must not change."""
     from coopol.extensions import db
-    from coopol.moderation.models import Notification
+    from coopol.notifications.models import Notification
 
     def take() -> dict[str, int]:
         with app.app_context():

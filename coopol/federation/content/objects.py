@@ -84,6 +84,32 @@ def _iso(value: datetime | None) -> str | None:
 # ------------------------------------------------------------------------------------- builders
 
 
+def qualified(text: str, author: Member) -> str:
+    """A local author's `@bea` is our bea: elsewhere it reads `@bea@our.host` (allies re-render the source)."""
+    from coopol.core.text import MENTION_RE
+
+    if not author.is_local:
+        return text
+    own = current_app.config["SERVER_HOST"]
+    return MENTION_RE.sub(lambda m: m.group(0) if m.group(2) else f"{m.group(0)}@{own}", text or "")
+
+
+def mention_tags(text: str) -> list[dict[str, str]]:
+    """ActivityPub `Mention` tags for the members known here that a (qualified) text names."""
+    from coopol.notifications.mentions import mentioned_members
+
+    own = current_app.config["SERVER_HOST"]
+    return [{"type": "Mention", "href": m.ap_id if m.host else member_actor_id(m.handle),
+             "name": f"@{m.handle}" if m.host else f"@{m.handle}@{own}"}
+            for m in mentioned_members(text, local_only=False) if m.ap_id or not m.host]
+
+
+def _mentions(doc: dict[str, Any]) -> list[str]:
+    raw = doc.get("tag")
+    return [item["href"] for item in (raw if isinstance(raw, list) else [raw])[:50]
+            if isinstance(item, dict) and type_of(item) == "Mention" and isinstance(item.get("href"), str)]
+
+
 def idea_page(idea: Idea) -> dict[str, Any]:
     """A local idea as a Lemmy-compatible `Page` in our Group, with our extensions."""
     from coopol.ideas.services import idea_tags
@@ -101,10 +127,10 @@ def idea_page(idea: Idea) -> dict[str, Any]:
         "name": idea.title,
         "content": idea.body_html,
         "mediaType": "text/html",
-        "source": {"content": idea.body, "mediaType": "text/markdown"},
+        "source": {"content": qualified(idea.body, idea.author), "mediaType": "text/markdown"},
         "contentMap": {idea.language: idea.body_html},
         "tag": [{"type": "Hashtag", "name": f"#{name}", "href": f"{base_url()}/ideas?tag={name}"}
-                for name in idea_tags(idea)],
+                for name in idea_tags(idea)] + mention_tags(qualified(idea.body, idea.author)),
         "url": page_url,
         "published": _iso(idea.published_at or idea.created_at),
         "updated": _iso(idea.updated_at),
@@ -193,7 +219,8 @@ def comment_note(comment: Comment) -> dict[str, Any]:
         "cc": [audience] if audience else [],
         "content": comment.body_html,
         "mediaType": "text/html",
-        "source": {"content": comment.body, "mediaType": "text/markdown"},
+        "source": {"content": qualified(comment.body, comment.author), "mediaType": "text/markdown"},
+        "tag": mention_tags(qualified(comment.body, comment.author)),
         "published": _iso(comment.created_at),
         "stance": comment.stance,
         "url": f"{base_url()}/comments/{comment.id}" if comment.ap_id is None else comment.ap_id,
@@ -298,6 +325,7 @@ class PageData:
     withdrawn_explanation: str | None = None
     published: datetime | None = None
     locked: bool = False
+    mentions: list[str] = field(default_factory=list)  # actor ids of `Mention` tags
 
 
 def parse_page(doc: Any) -> PageData:
@@ -330,7 +358,8 @@ def parse_page(doc: Any) -> PageData:
         state=state if state in LIFECYCLE_STATES else None,
         answer=(_string(doc, "answer") or None), withdrawn_reason=_string(doc, "withdrawnReason"),
         withdrawn_explanation=_string(doc, "withdrawnExplanation"),
-        published=_datetime(doc.get("published")), locked=doc.get("commentsEnabled") is False)
+        published=_datetime(doc.get("published")), locked=doc.get("commentsEnabled") is False,
+        mentions=_mentions(doc))
 
 
 @dataclass
@@ -342,6 +371,7 @@ class NoteData:
     stance: str
     audience: str | None
     published: datetime | None
+    mentions: list[str] = field(default_factory=list)  # actor ids of `Mention` tags
 
 
 def parse_note(doc: Any) -> NoteData:
@@ -357,7 +387,7 @@ def parse_note(doc: Any) -> NoteData:
     stance = _string(doc, "stance")
     return NoteData(id=note_id, author=author, in_reply_to=in_reply_to, body=body,
                     stance=stance if stance in STANCES else "neutral", audience=_first_id(doc.get("audience")),
-                    published=_datetime(doc.get("published")))
+                    published=_datetime(doc.get("published")), mentions=_mentions(doc))
 
 
 def is_local_id(url: str | None) -> bool:

@@ -220,6 +220,7 @@ def store_page(document: dict[str, Any], host: str, *, origin_name: str | None =
                            language=page.language, publish=True, ap_id=page.id, origin_host=host,
                            origin_name=(origin_name or (ally.name if ally else "") or host)[:200],
                            url=page.url, published_at=page.published)
+        _notify_tagged(page.mentions, author, idea)
     elif idea.author_id == author.id and idea.state in EDITABLE_STATES and not idea.is_removed:
         update_idea(author, idea, title=page.title, body=page.body, tags=page.tags, language=page.language)
     if page.state and page.state != idea.state or page.answer != idea.answer or page.scope != idea.scope:
@@ -268,9 +269,21 @@ def add_comment(note: objects.NoteData, parent: Idea | Comment) -> Comment:
     fetched or backfilled)."""
     from coopol.ideas.services import post_comment
 
-    return post_comment(_member(note.author), _idea_of(parent), body=note.body, stance=note.stance,
-                        parent_id=parent.id if isinstance(parent, Comment) else None, ap_id=note.id,
-                        origin_host=_host(note.id), created_at=note.published)
+    comment = post_comment(_member(note.author), _idea_of(parent), body=note.body, stance=note.stance,
+                           parent_id=parent.id if isinstance(parent, Comment) else None, ap_id=note.id,
+                           origin_host=_host(note.id), created_at=note.published)
+    _notify_tagged(note.mentions, comment.author, comment.idea, comment)
+    return comment
+
+
+def _notify_tagged(actor_ids: list[str], author: Member, idea: Idea, comment: Comment | None = None) -> None:
+    """Our members named by an incoming object's `Mention` tags are told (once, with those its text names)."""
+    from coopol.federation.actors import local_member_for_actor
+    from coopol.notifications.listeners import notify_mentions
+
+    members = [m for m in (local_member_for_actor(a) for a in dict.fromkeys(actor_ids)) if m is not None]
+    if members:
+        notify_mentions(members, author, idea, comment)
 
 
 def _on_create_note(activity: dict[str, Any], sender: Sender) -> None:
