@@ -47,33 +47,33 @@ FORM_FIELDS = ("title", "description", "starts_at", "ends_at", "timezone", "mode
 class EventForm(FlaskForm):
     """The fields of a gathering; services.create_event / update_event check their values."""
 
-    title = StringField()
-    description = TextAreaField()
-    starts_at = StringField()  # <input type="datetime-local">: a wall-clock time in `timezone`
-    ends_at = StringField()
-    timezone = StringField()
-    mode = SelectField(choices=[m.value for m in EventMode], validate_choice=False, default=EventMode.IN_PERSON.value)
-    place_name = StringField()
-    place_address = StringField()
-    latitude = StringField()
-    longitude = StringField()
-    online_url = StringField()
-    capacity = StringField()
-    waitlist = BooleanField(default=True)
-    requires_approval = BooleanField(default=False)
-    group = SelectField(choices=[], validate_choice=False)
-    scope = SelectField(choices=[], validate_choice=False)
-    language = SelectField(choices=[], validate_choice=False)
-    state = SelectField(choices=[], validate_choice=False)
+    title = StringField(_l("Title"))
+    description = TextAreaField(_l("Description"))
+    starts_at = StringField(_l("Starts"))  # <input type="datetime-local">: a wall-clock time in `timezone`
+    ends_at = StringField(_l("Ends"))
+    timezone = StringField(_l("Time zone"))
+    mode = SelectField(_l("How people meet"), choices=[m.value for m in EventMode], validate_choice=False, default=EventMode.IN_PERSON.value)
+    place_name = StringField(_l("Name of the place"))
+    place_address = StringField(_l("Address"))
+    latitude = StringField(_l("Latitude (optional)"))
+    longitude = StringField(_l("Longitude (optional)"))
+    online_url = StringField(_l("Link to meet online (online or hybrid)"))
+    capacity = StringField(_l("Places (empty: no limit)"))
+    waitlist = BooleanField(_l("When it is full, put newcomers on a waitlist"), default=True)
+    requires_approval = BooleanField(_l("An organiser approves each person"), default=False)
+    group = SelectField(_l("Host"), choices=[], validate_choice=False)
+    scope = SelectField(_l("Territory"), choices=[], validate_choice=False)
+    language = SelectField(_l("Language"), choices=[], validate_choice=False)
+    state = SelectField(_l("State"), choices=[], validate_choice=False)
 
 
 class CancelForm(FlaskForm):
-    reason = TextAreaField()
+    reason = TextAreaField(_l("Reason (optional)"))
 
 
 class ReportForm(FlaskForm):
-    minutes = TextAreaField()
-    turnout = StringField()
+    minutes = TextAreaField(_l("How it went (Markdown)"))
+    turnout = StringField(_l("How many came"))
 
 
 def _viewer():

@@ -99,7 +99,8 @@ def follow_target(member: Member, kind: str, target: str, followed: Any = None) 
     db.session.flush()
     if kind == FollowKind.MEMBER and followed is not None:
         notify(followed, "follower",
-               lambda n: ngettext("%(name)s follows you now.", "%(num)d new followers.", n, name=member.name),
+               lambda n: _("%(name)s follows you now.", name=member.name) if n == 1 else
+               ngettext("%(num)d new follower.", "%(num)d new followers.", n),
                actor=member, target_type="member", target_id=member.id,
                link=f"/members/{member.handle}", group_key="follower")
     publish("follow_created", follow=row, member=member, followed=followed)

@@ -60,17 +60,17 @@ def on_comment_posted(comment: Comment, idea: Idea, **_rest: Any) -> None:
         if parent is not None and not parent.is_deleted:
             told.add(parent.author_id)
             notify(parent.author, "reply",
-                   lambda n: ngettext("%(name)s replied to your comment on “%(title)s”.",
-                                      "%(num)d replies to your comment on “%(title)s”.", n,
-                                      name=author.name, title=idea.title),
+                   lambda n: _("%(name)s replied to your comment on “%(title)s”.", name=author.name, title=idea.title)
+                   if n == 1 else ngettext("%(num)d reply to your comment on “%(title)s”.",
+                                           "%(num)d replies to your comment on “%(title)s”.", n, title=idea.title),
                    actor=author, target_type="comment", target_id=parent.id, link=_idea_link(idea, comment),
                    group_key=f"reply:{parent.id}")
     if idea.author_id not in told:
         told.add(idea.author_id)
         notify(idea.author, "comment",
-               lambda n: ngettext("%(name)s commented on your idea “%(title)s”.",
-                                  "%(num)d new comments on your idea “%(title)s”.", n,
-                                  name=author.name, title=idea.title),
+               lambda n: _("%(name)s commented on your idea “%(title)s”.", name=author.name, title=idea.title)
+               if n == 1 else ngettext("%(num)d new comment on your idea “%(title)s”.",
+                                       "%(num)d new comments on your idea “%(title)s”.", n, title=idea.title),
                actor=author, target_type="idea", target_id=idea.id, link=_idea_link(idea, comment),
                group_key=f"comment:{idea.id}")
     notify_mentions([m for m in mentioned_members(comment.body) if m.id not in told], author, idea, comment)
