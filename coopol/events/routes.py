@@ -52,7 +52,8 @@ class EventForm(FlaskForm):
     starts_at = StringField(_l("Starts"))  # <input type="datetime-local">: a wall-clock time in `timezone`
     ends_at = StringField(_l("Ends"))
     timezone = StringField(_l("Time zone"))
-    mode = SelectField(_l("How people meet"), choices=[m.value for m in EventMode], validate_choice=False, default=EventMode.IN_PERSON.value)
+    mode = SelectField(_l("How people meet"), choices=[m.value for m in EventMode], validate_choice=False,
+                       default=EventMode.IN_PERSON.value)
     place_name = StringField(_l("Name of the place"))
     place_address = StringField(_l("Address"))
     latitude = StringField(_l("Latitude (optional)"))
