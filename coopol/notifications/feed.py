@@ -71,7 +71,8 @@ def feed_page(member: Member, *, cursor: str | None = None, limit: int = 20, sin
 def _load_ideas(ids: list[int], viewer: Any) -> dict[int, dict | None]:
     ideas = db.session.scalars(select(Idea).where(Idea.id.in_(ids))) if ids else []
     return {i.id: ({"type": "idea", "id": i.id, "title": i.title, "state": i.state,
-                    "url": i.url or f"{current_app.config['URL']}/ideas/{i.id}"}
+                    # Our page, an ally's copy too: the reader votes and comments here (it links the origin).
+                    "url": f"{current_app.config['URL']}/ideas/{i.id}"}
                    if can_view(i, viewer) and content_visible(i, viewer) else None) for i in ideas}
 
 

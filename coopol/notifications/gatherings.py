@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_babel import format_datetime, ngettext
@@ -29,7 +30,14 @@ REMINDER_BATCH = 20
 
 
 def _link(event: Event) -> str:
-    return event.url or f"/events/{event.id}"
+    return f"/events/{event.id}"  # our page, an ally's copy too: the reader answers here
+
+
+def _when(event: Event) -> str:
+    """The start as the organiser gave it, in the gathering's own zone and saying which (as its page does):
+    the reader's clock may be elsewhere, and the instance's default zone is nobody's."""
+    local = event.starts_at.astimezone(ZoneInfo(event.timezone))
+    return f"{format_datetime(local, 'short', rebase=False)} ({event.timezone})"
 
 
 def _people_going(event: Event, statuses=(RsvpStatus.GOING, RsvpStatus.WAITLISTED, RsvpStatus.PENDING)
@@ -53,7 +61,7 @@ def on_event_published(event: Event, **_rest: Any) -> None:
     for member in recipients.values():
         notify(member, "event_new",
                lambda n: _("New gathering: “%(title)s”, %(when)s.", title=event.title,
-                           when=format_datetime(event.starts_at, "short")),
+                           when=_when(event)),
                actor=event.organiser, target_type="event", target_id=event.id, link=_link(event))
 
 
@@ -96,7 +104,7 @@ def send_reminders(now=None, limit: int = REMINDER_BATCH) -> int:
             for member in _people_going(event, (RsvpStatus.GOING,)):
                 notify(member, "event_reminder",
                        lambda n, event=event: _("Reminder: “%(title)s” starts %(when)s.", title=event.title,
-                                                when=format_datetime(event.starts_at, "short")),
+                                                when=_when(event)),
                        target_type="event", target_id=event.id, link=_link(event))
         db.session.flush()
     return len(due)
@@ -104,9 +112,9 @@ def send_reminders(now=None, limit: int = REMINDER_BATCH) -> int:
 
 def _load_events(ids: list[int], viewer: Any) -> dict[int, dict | None]:
     events = db.session.scalars(select(Event).where(Event.id.in_(ids))) if ids else []
-    base = current_app.config["URL"]
+    base = current_app.config["URL"]  # our page, an ally's copy too: the reader answers here
     return {e.id: ({"type": "event", "id": e.id, "title": e.title, "state": e.state, "starts_at": e.starts_at,
-                    "url": e.url or base + f"/events/{e.id}"} if can_view(e, viewer) else None) for e in events}
+                    "url": base + f"/events/{e.id}"} if can_view(e, viewer) else None) for e in events}
 
 
 def init_gatherings(app: Flask) -> None:

@@ -173,3 +173,22 @@ def test_idea_and_group_pages_have_a_follow_button(client, people, auth, create_
     client.post("/follow", data={"kind": "group", "target": slug})
     assert 'data-testid="unfollow"' in client.get(f"/groups/{slug}").get_data(as_text=True)
     assert client.get("/api/v1/me/following", headers=people["ana"]).json["groups"] == [slug]
+
+
+def test_an_allys_idea_in_my_feed_links_our_copy_where_i_can_vote(app, client, people):
+    from coopol.accounts.models import Member
+    from coopol.core.uow import unit_of_work
+    from coopol.ideas.services import create_idea
+
+    client.put("/api/v1/tags/trains/follow", headers=people["ana"])
+    with app.test_request_context(), unit_of_work():
+        rose = Member(handle="rose@jardins.example", host="jardins.example", ap_id="https://jardins.example/u/rose",
+                      display_name="Rose", session_token="x")
+        db.session.add(rose)
+        db.session.flush()
+        copy = create_idea(rose, title="Night trains to Lyon", body="Sleepers.", tags=["trains"])
+        copy.ap_id = copy.url = "https://jardins.example/ideas/7"
+        copy.origin_host, copy.origin_name = "jardins.example", "Jardins"
+        copy_id = copy.id
+    [item] = feed(client, people["ana"])["items"]
+    assert item["object"]["url"] == f"{app.config['URL']}/ideas/{copy_id}"

@@ -64,3 +64,17 @@ def test_the_reminder_goes_once_the_day_before(app, client, people):
         assert send_reminders() == 0
     items = client.get("/api/v1/notifications", headers=people["bea"]).json["items"]
     assert [(n["kind"], n["target"]["id"]) for n in items] == [("event_reminder", tomorrow["id"])]
+
+
+def test_the_reminder_says_the_time_in_the_gatherings_own_zone(app, client, people):
+    from zoneinfo import ZoneInfo
+
+    # A gathering in Tokyo: the instance's default zone (UTC) would say a time nine hours off.
+    event = new_event(client, people["ana"], starts_at=soon(0, 20), ends_at=soon(0, 22), timezone="Asia/Tokyo")
+    client.put(f"/api/v1/events/{event['id']}/rsvp", headers=people["bea"])
+    with app.app_context():
+        assert send_reminders() == 1
+    [notice] = client.get("/api/v1/notifications", headers=people["bea"]).json["items"]
+    local = datetime.fromisoformat(event["starts_at"]).astimezone(ZoneInfo("Asia/Tokyo"))
+    text = notice["text"]
+    assert f"{local.hour % 12 or 12}:{local.minute:02d}" in text and "(Asia/Tokyo)" in text, text
