@@ -27,7 +27,7 @@ from coopol.events.models import Event, Rsvp, RsvpStatus
 from coopol.extensions import db
 from coopol.federation.actors import group_id
 from coopol.federation.content.objects import actor_id
-from coopol.federation.content.publish import _send_from_group, announce
+from coopol.federation.content.publish import _send_from_group, announce, announce_to_followers
 from coopol.federation.gatherings.objects import CONTEXT, event_ap_id, event_document, host_actor, online_link
 from coopol.federation.groups.publish import _ally_of, answer_join
 from coopol.federation.models import OutboxActivity
@@ -80,6 +80,17 @@ def _forget(session: Session, transaction: Any) -> None:
 def on_event_published(event: Event, **_: Any) -> None:
     if _shared(event):
         announce_event(event, "Create")
+    announce_to_group_followers(event)
+
+
+def announce_to_group_followers(event: Event) -> None:
+    """A local group's own `Group` actor boosts the gatherings it hosts to ITS fediverse followers (one
+    delivery per shared inbox; the Announce stays in the group's public outbox). Nothing else yet. The
+    party Group's followers get every new gathering (content.publish.on_event_published)."""
+    from coopol.federation.groups.actors import group_actor_id
+
+    if event.is_local and event.is_listed and event.group is not None and event.group.is_local:
+        announce_to_followers(event_document(event), group=group_actor_id(event.group))
 
 
 def on_event_changed(event: Event, **_: Any) -> None:
