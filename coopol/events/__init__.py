@@ -13,6 +13,7 @@ Services (all take the acting member first where there is one, flush and never c
 - `services.remove_event(event)` (moderation), `services.find_event(id)`, `services.get_event(id, viewer)`,
   `services.list_events(viewer, *, from_, to, scope, group, origin, past, cursor, limit) -> EventPage`,
   `services.listing(...)` (the shared SELECT), `services.can_see_online_url(event, viewer)`,
+  `services.online_url_of(event, viewer)` (the link itself, or None; on a copy, the one sent to them),
   `services.organisers_of(event)`, `services.changes_of(event)`, `guards.is_organiser(event, member)`
 - `rsvps.rsvp(event, member, *, public=None, ap_id=None) -> "going" | "waitlisted" | "pending"` (409:
   draft, cancelled, over, or full without waitlist; 403: the person may not take part), for ANY Member row,
@@ -20,7 +21,8 @@ Services (all take the acting member first where there is one, flush and never c
   status | None`; `rsvps.approve_rsvp(actor, event, member)`, `rsvps.reject_rsvp(actor, event, member)`,
   `rsvps.list_attendees(event, viewer, ...)`, `rsvps.status_of(event, member)`, `rsvps.promote_waitlist(event)`
 - copies of allies' gatherings (federation): `copies.save_copy(...)`, `copies.set_origin_counts(event,
-  going=, waitlist=)`, `copies.apply_origin_rsvp(event, member, status)`, `copies.delete_copy(event)`
+  going=, waitlist=)`, `copies.apply_origin_rsvp(event, member, status, *, online_url=KEEP)` (the link the
+  origin sent that member, kept on their RSVP while going), `copies.delete_copy(event)`
 - presenters: `presenters.event_views(events, viewer)`, `presenters.one_event_view(event, viewer)`
 
 Domain events published (coopol/core/events.py; handlers run inside the publisher's transaction):

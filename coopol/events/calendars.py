@@ -42,7 +42,7 @@ def _location(event: Event) -> str | None:
     return ", ".join(parts) if parts else None
 
 
-def vevent(event: Event, *, show_online_url: bool = False) -> VEvent:
+def vevent(event: Event, *, online_url: str | None = None) -> VEvent:
     zone = ZoneInfo(event.timezone)
     item = VEvent()
     item.add("uid", event_ap_id(event))
@@ -59,8 +59,8 @@ def vevent(event: Event, *, show_online_url: bool = False) -> VEvent:
     item.add("status", {EventState.CANCELLED: "CANCELLED", EventState.POSTPONED: "TENTATIVE"}.get(
         event.state, "CONFIRMED"))
     location = _location(event)
-    if event.mode != EventMode.IN_PERSON and show_online_url and event.online_url:
-        location = f"{location} / {event.online_url}" if location else event.online_url
+    if event.mode != EventMode.IN_PERSON and online_url:
+        location = f"{location} / {online_url}" if location else online_url
     if location:
         item.add("location", location)
     if event.latitude is not None and event.longitude is not None:
@@ -78,8 +78,8 @@ def calendar(events: list[Event], name: str, *, viewer=None) -> bytes:
     cal.add("x-wr-calname", name)
     cal.add("method", "PUBLISH")
     for event in events:
-        cal.add_component(vevent(event, show_online_url=viewer is not None
-                                 and services.can_see_online_url(event, viewer)))
+        cal.add_component(vevent(event, online_url=services.online_url_of(event, viewer)
+                                 if viewer is not None else None))
     if events:
         # VTIMEZONE transitions around the gatherings' own dates (icalendar's default stops in 2038: a
         # summer gathering in 2040 would then be shown an hour off), and not much more.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from coopol.core.events import publish
 from coopol.core.text import render_markdown
 from coopol.core.time import utcnow
 from coopol.events import guards
-from coopol.events.models import Event, EventState, Rsvp, RsvpStatus
+from coopol.events.models import URL_MAX, Event, EventState, Rsvp, RsvpStatus
 from coopol.events.rsvps import _move_counts, rsvp_of
 from coopol.extensions import db
 
@@ -123,9 +124,33 @@ def set_origin_counts(event: Event, *, going: int | None, waitlist: int | None =
     return event
 
 
-def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id: str | None = None) -> str | None:
+KEEP = object()  # apply_origin_rsvp: the origin said nothing about the online link
+
+
+def clean_sent_online_url(value: Any) -> str | None:
+    """An online link an ally's origin sent (http or https, at most URL_MAX characters), else None."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if not url or len(url) > URL_MAX or parts.scheme not in ("http", "https") or not host \
+            or any(ch.isspace() for ch in url):
+        return None
+    return url
+
+
+def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id: str | None = None,
+                      online_url: Any = KEEP) -> str | None:
     """The origin's answer for one person on a copy: `going`, `waitlisted`, `pending`, or None (Reject,
-    or they left there). Publishes `rsvp_changed` when it changes something; the previous status."""
+    or they left there). Publishes `rsvp_changed` when it changes something; the previous status.
+
+    `online_url`: the link the origin sent this member with its answer (None: no link, or it was
+    withdrawn; `KEEP`: it said nothing). Kept on their RSVP while going, for them only; any other
+    status forgets it."""
     if event.is_local:
         raise PermissionDenied(_("Only copies of allies' gatherings follow their origin."))
     if status is not None:
@@ -133,16 +158,22 @@ def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id
     guards.lock_event(event)
     row = rsvp_of(event, member)
     previous = row.status if row else None
+    link = None if status != RsvpStatus.GOING else (
+        row.online_url if online_url is KEEP and row is not None else
+        None if online_url is KEEP else clean_sent_online_url(online_url))
     if previous == status:
+        if row is not None and row.online_url != link:
+            row.online_url, row.updated_at = link, utcnow()  # the origin changed the link
+            db.session.flush()
         return previous
     now = utcnow()
     if status is None:
         db.session.delete(row)
     elif row is None:
         db.session.add(Rsvp(event_id=event.id, member_id=member.id, status=status, public=False, queued_at=now,
-                            created_at=now, updated_at=now, ap_id=ap_id))
+                            created_at=now, updated_at=now, ap_id=ap_id, online_url=link))
     else:
-        row.status, row.updated_at = status, now
+        row.status, row.updated_at, row.online_url = status, now, link
     db.session.flush()
     _move_counts(event, previous, status)
     publish("rsvp_changed", event=event, member=member, status=status, previous=previous)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from coopol.accounts.models import Member
 from coopol.core.errors import AuthenticationFailed, Conflict, NotFound, PermissionDenied
 from coopol.core.time import utcnow
-from coopol.events.models import RSVP_STATES, Event, EventState
+from coopol.events.models import RSVP_STATES, Event, EventMode, EventState
 from coopol.extensions import db
 from coopol.groups import guards as group_guards
 from coopol.groups.models import MembershipState
@@ -48,6 +50,20 @@ def is_organiser(event: Event, member: Member | None) -> bool:
         if membership is not None and membership.state == MembershipState.ACTIVE:
             return True
     return event.group is not None and group_guards.is_organiser(event.group, member)
+
+
+def online_url_for(event: Event, rsvp: Any) -> str | None:
+    """The meeting room's address for someone allowed to see it (going, or an organiser): ours on our
+    own gathering; on an ally's copy, the one its origin sent that person privately (their RSVP's)."""
+    if event.is_local:
+        return event.online_url
+    return rsvp.online_url if rsvp is not None and rsvp.status == "going" else None
+
+
+def has_online_url(event: Event) -> bool:
+    """Whether there is a link to meet online (shown, or said to be shown to the people going). An
+    ally's online or hybrid gathering has one, which its origin sends each person going."""
+    return event.online_url is not None or (not event.is_local and event.mode != EventMode.IN_PERSON)
 
 
 def can_view(event: Event, viewer: Member | None) -> bool:

@@ -230,6 +230,9 @@ class Rsvp(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ap_id: Mapped[str | None] = mapped_column(String(URL_MAX))  # the Join activity of an ally's member
+    # On a copy: the online link the origin sent this member (privately, with its Accept) while going;
+    # the copy's own `online_url` stays empty. Unused on our own gatherings.
+    online_url: Mapped[str | None] = mapped_column(String(URL_MAX))
 
     event: Mapped[Event] = relationship()
     member: Mapped[Member] = relationship(lazy="joined", innerjoin=True)

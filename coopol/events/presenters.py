@@ -60,14 +60,15 @@ def event_views(events: list[Event], viewer: Member | None) -> list[dict[str, An
         rsvp = mine.get(event.id)
         organiser = guards.is_organiser(event, viewer)
         sees_url = organiser or (rsvp is not None and rsvp.status == RsvpStatus.GOING)
+        online_url = guards.online_url_for(event, rsvp) if sees_url else None
         url = event_url(event)
         views.append({
             "id": event.id, "ap_id": event_ap_id(event), "url": url, "origin_url": event.url or url,
             "title": event.title, "description": event.description, "description_html": event.description_html,
             "starts_at": event.starts_at, "ends_at": event.ends_at, "timezone": event.timezone,
             "mode": event.mode, "place": place_of(event),
-            "online_url": event.online_url if sees_url else None,
-            "has_online_url": event.online_url is not None,
+            "online_url": online_url,
+            "has_online_url": online_url is not None or guards.has_online_url(event),
             "capacity": event.capacity, "waitlist": event.waitlist, "requires_approval": event.requires_approval,
             "going_count": event.shown_going_count, "waitlist_count": event.shown_waitlist_count,
             "pending_count": event.pending_count if organiser else None,

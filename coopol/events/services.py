@@ -312,6 +312,19 @@ def can_see_online_url(event: Event, viewer: Member | None) -> bool:
     return viewer is not None and getattr(viewer, "is_authenticated", False) and status_of(event, viewer) == "going"
 
 
+def online_url_of(event: Event, viewer: Member | None) -> str | None:
+    """The meeting room's address as `viewer` may see it (None when they may not): on an ally's copy,
+    the link its origin sent them with their place (see guards.online_url_for)."""
+    from coopol.events.rsvps import rsvp_of
+
+    if event.is_local and guards.is_organiser(event, viewer):
+        return event.online_url
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return None
+    row = rsvp_of(event, viewer)
+    return guards.online_url_for(event, row) if row is not None and row.status == "going" else None
+
+
 @dataclass
 class EventPage:
     events: list[Event]

@@ -316,6 +316,22 @@ def test_an_ally_is_what_it_was_and_gets_no_followers_content(instance, fedivers
     followers = a.app.test_client().get("/g/ideas/followers", headers={"Accept": "application/activity+json"}).json
     assert followers["orderedItems"] == [f"{b.url}/g/ideas"] and followers["totalItems"] == 2
 
+    # an ally's gathering copied on b is not boosted to b's followers: only its origin announces it
+    fedify = fediverse("fedify")
+    carol = fedify.person("carol")
+    fedify.follow(carol, f"{b.url}/g/ideas")
+    settle(a, b)
+    event = _gathering(a, "Night bus rally")
+    settle(a, b)
+    from sqlalchemy import select
+
+    from coopol.events.models import Event
+    from coopol.extensions import db
+
+    assert b.query(lambda: db.session.scalar(select(Event.id).where(Event.ap_id == event["ap_id"]))) is not None
+    assert [r["object"]["id"] for r in _announces(masto) if r["object"]["type"] == "Event"] == [event["ap_id"]]
+    assert _announces(fedify) == []
+
 
 def test_group_and_person_documents_carry_what_mastodon_lemmy_and_fedify_show(instance):
     a = _party(instance)
@@ -337,3 +353,61 @@ def test_group_and_person_documents_carry_what_mastodon_lemmy_and_fedify_show(in
     for name in ("followers", "following", "outbox"):
         collection = client.get(person[name].removeprefix(a.url), headers=accept)
         assert collection.status_code == 200 and collection.json["id"] == person[name]
+
+
+def _gathering(party: Party, title: str, **fields) -> dict:
+    from datetime import UTC, datetime, timedelta
+
+    start = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
+    body = {"title": title, "description": "Bring **banners**.", "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=2)).isoformat(), "timezone": "Europe/Paris", "mode": "hybrid",
+            "place": {"name": "Town hall"}, "online_url": "https://meet.example/secret", "publish": True, **fields}
+    return party.api("POST", "/events", as_="alice", json=body, expect=201).get_json()
+
+
+def _announces(peer: FediversePeer) -> list[dict]:
+    return [r for r in peer.received("/inbox") if r["type"] == "Announce"]
+
+
+def test_gatherings_reach_the_partys_followers_and_a_groups_own_followers(instance, fediverse):
+    from tests.federation.groups.conftest import make_group
+
+    a = _party(instance)
+    make_group(a, "alice", slug="night-buses")
+    party_group, local_group = f"{a.url}/g/ideas", f"{a.url}/groups/night-buses"
+    masto, fedify = fediverse("mastodon"), fediverse("fedify")
+    alice = masto.person("alice")
+    carol, dave = fedify.person("carol"), fedify.person("dave")
+    masto.follow(alice, party_group)
+    for actor in (carol, dave):  # two followers of the group on one server
+        fedify.follow(actor, local_group)
+    settle(a)
+    for actor in (carol, dave):
+        accepts = [r for r in fedify.received(f"{urlsplit(actor).path}/inbox") if r["type"] == "Accept"]
+        assert [r["actor"] for r in accepts] == [local_group]
+
+    hosted = _gathering(a, "Night bus rally", group="night-buses")
+    settle(a)
+    # the party Group's follower: an Announce of the Event, without the online link
+    (boost,) = _announces(masto)
+    assert boost["actor"] == party_group and "https://www.w3.org/ns/activitystreams#Public" in boost["to"]
+    assert boost["object"]["type"] == "Event" and boost["object"]["id"] == hosted["ap_id"]
+    assert boost["object"]["name"] == "Night bus rally" and "secret" not in json.dumps(boost)
+    # the group's own followers: one Announce by the group's actor, one delivery for the shared inbox
+    (boost,) = _announces(fedify)
+    assert boost["actor"] == local_group and boost["cc"] == [f"{local_group}/followers"]
+    assert boost["object"]["type"] == "Event" and boost["object"]["id"] == hosted["ap_id"]
+    assert boost["object"]["attributedTo"] == local_group and "secret" not in json.dumps(boost)
+
+    # a gathering the group does not host, and an idea: the party's followers only
+    _gathering(a, "Bike lanes picnic")
+    _publish(a)
+    settle(a)
+    assert sorted(r["object"]["type"] for r in _announces(masto)) == ["Event", "Event", "Page"]
+    assert len(_announces(fedify)) == 1
+
+    client = a.app.test_client()
+    accept = {"Accept": "application/activity+json"}
+    assert client.get("/groups/night-buses/followers", headers=accept).json["totalItems"] == 2
+    outbox = client.get("/groups/night-buses/outbox", headers=accept).json
+    assert [item["object"]["id"] for item in outbox["orderedItems"]] == [hosted["ap_id"]]

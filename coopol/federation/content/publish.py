@@ -146,7 +146,7 @@ def on_event_published(event: Any = None, **_: Any) -> None:
     from flask import current_app
 
     to_object = current_app.extensions.get(EVENT_OBJECT)
-    if event is not None and to_object is not None:
+    if event is not None and event.is_local and event.is_listed and to_object is not None:  # not an ally's copy
         obj = to_object(event)
         if obj is not None:
             announce_to_followers(obj)

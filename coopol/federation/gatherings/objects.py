@@ -2,7 +2,9 @@
 post (`content`, `summary`, `url`), and its tolerant parser. No database here but the id helpers.
 
 Privacy first: the online URL is not in the public document (it is shown to those going and the
-organisers only); a `VirtualLocation` without `url` says that the gathering is online.
+organisers only); a `VirtualLocation` without `url` says that the gathering is online. An ally's person
+going gets it privately, as `onlineUrl` (coopol:onlineUrl) on the `Accept` addressed to them alone
+(publish.py), which their instance keeps for them only.
 Counts: `participantCount` is who is going; `coopol:waitlistCount` the waitlist (ours; others ignore it).
 """
 
@@ -33,6 +35,7 @@ EVENT_TERMS = {
     "category": "mz:category", "isOnline": {"@id": "mz:isOnline", "@type": "sc:Boolean"},
     "anonymousParticipationEnabled": {"@id": "mz:anonymousParticipationEnabled", "@type": "sc:Boolean"},
     "waitlistCount": "coopol:waitlistCount", "waitlist": "coopol:waitlist", "mode": "coopol:mode",
+    "onlineUrl": {"@id": "coopol:onlineUrl", "@type": "@id"},
 }
 CONTEXT: list[Any] = [AS_CONTEXT, EVENT_TERMS]
 STATUS = {EventState.SCHEDULED.value: "CONFIRMED", EventState.POSTPONED.value: "TENTATIVE",
@@ -43,6 +46,11 @@ STATE_OF_STATUS = {"CONFIRMED": EventState.SCHEDULED.value, "TENTATIVE": EventSt
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def online_link(event: Event) -> str | None:
+    """What an `Accept` tells the person going: the link of an online or hybrid gathering, else None."""
+    return event.online_url if event.mode != EventMode.IN_PERSON and event.online_url else None
 
 
 def event_ap_id(event: Event) -> str:

@@ -5,7 +5,8 @@ cancelled, or any RSVP changed → `Update` with the counts (the origin is the o
 ally then shows the same counts); removed by moderators → `Delete`. One `Update` per gathering per
 transaction: later changes in the same transaction rewrite its payload, so allies get the final counts.
 An ally's person RSVPed: `Accept` when going (at once, or later when promoted from the waitlist or
-approved), `TentativeAccept` while on the waitlist, nothing while pending approval, `Reject` when an
+approved; it carries the online link, `onlineUrl`, for them alone, and is sent again when the link
+changes), `TentativeAccept` while on the waitlist, nothing while pending approval, `Reject` when an
 organiser turns them down.
 Ally side (a copy): our member's RSVP (pending) → `Join` to the origin; leaving → `Leave`. What the
 origin answers (receive.py) changes the copy without sending anything back.
@@ -26,8 +27,8 @@ from coopol.events.models import Event, Rsvp, RsvpStatus
 from coopol.extensions import db
 from coopol.federation.actors import group_id
 from coopol.federation.content.objects import actor_id
-from coopol.federation.content.publish import _send_from_group, announce
-from coopol.federation.gatherings.objects import CONTEXT, event_ap_id, event_document, host_actor
+from coopol.federation.content.publish import _send_from_group, announce, announce_to_followers
+from coopol.federation.gatherings.objects import CONTEXT, event_ap_id, event_document, host_actor, online_link
 from coopol.federation.groups.publish import _ally_of, answer_join
 from coopol.federation.models import OutboxActivity
 from coopol.federation.outbox import ally_inboxes, build_activity
@@ -79,10 +80,38 @@ def _forget(session: Session, transaction: Any) -> None:
 def on_event_published(event: Event, **_: Any) -> None:
     if _shared(event):
         announce_event(event, "Create")
+    announce_to_group_followers(event)
+
+
+def announce_to_group_followers(event: Event) -> None:
+    """A local group's own `Group` actor boosts the gatherings it hosts to ITS fediverse followers (one
+    delivery per shared inbox; the Announce stays in the group's public outbox). Nothing else yet. The
+    party Group's followers get every new gathering (content.publish.on_event_published)."""
+    from coopol.federation.groups.actors import group_actor_id
+
+    if event.is_local and event.is_listed and event.group is not None and event.group.is_local:
+        announce_to_followers(event_document(event), group=group_actor_id(event.group))
 
 
 def on_event_changed(event: Event, **_: Any) -> None:
     announce_event(event)
+
+
+def on_event_updated(event: Event, changes: dict[str, Any] | None = None, **_: Any) -> None:
+    announce_event(event)
+    if event.is_local and {"online_url", "mode"} & set(changes or {}):
+        resend_online_link(event)
+
+
+def resend_online_link(event: Event) -> None:
+    """The link changed (or the mode): each ally's person going gets it again, in an `Accept` of their
+    Join addressed to them alone (null when there is no link any more)."""
+    rows = db.session.scalars(select(Rsvp).join(Member, Member.id == Rsvp.member_id)
+                              .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.GOING.value,
+                                     Member.host.is_not(None))
+                              .order_by(Rsvp.id))
+    for row in rows:
+        answer_rsvp(event, row.member, RsvpStatus.GOING.value)
 
 
 def on_event_removed(event: Event, **_: Any) -> None:
@@ -110,8 +139,9 @@ def answer_rsvp(event: Event, member: Member, status: str | None, *, join: dict[
     kind = kinds.get(status or "", "Reject")
     if kind == "Reject":
         answer_join(group_id(), member, target, False, join=join, summary=summary)
-    elif kind == "Accept":
-        answer_join(group_id(), member, target, True, join=join)
+    elif kind == "Accept":  # with the online link, for this person only (never in the public Event)
+        answer_join(group_id(), member, target, True, join=join, onlineUrl=online_link(event),
+                    **{"@context": CONTEXT})
     else:
         ally = _ally_of(member.host)
         if ally is None:
@@ -154,7 +184,7 @@ def on_rsvp_changed(event: Event, member: Member, status: str | None, previous: 
 
 EVENTS = {
     "event_published": on_event_published,
-    "event_updated": on_event_changed,
+    "event_updated": on_event_updated,
     "event_cancelled": on_event_changed,
     "event_reported": on_event_changed,
     "event_removed": on_event_removed,

@@ -8,7 +8,8 @@
   refused (full without waitlist, cancelled, over, banned) → `Reject`. Asked again → the same answer
   again. `Leave` / `Undo(Join)` → `rsvps.leave` (a place freed goes to the waitlist's first);
 - the origin answers our member: `Accept` → going, `TentativeAccept` → waitlisted, `Reject` → no RSVP
-  (`copies.apply_origin_rsvp`), without sending anything back.
+  (`copies.apply_origin_rsvp`), without sending anything back. An `Accept` carrying `onlineUrl` (sent
+  to that member alone) gives them the online link, kept on their RSVP and shown to them only.
 """
 
 from __future__ import annotations
@@ -186,8 +187,19 @@ def _on_answer(activity: dict[str, Any], sender: Sender) -> bool:
     if sender.announced or copy.origin_host != sender.host or sender.actor != sender.ally_group:
         raise Ignored("the origin's Group answers for its gatherings")
     with _quietly():
-        apply_origin_rsvp(copy, member, ANSWERS[type_of(activity)])
+        apply_origin_rsvp(copy, member, ANSWERS[type_of(activity)], online_url=_online_link(activity))
     return True
+
+
+def _online_link(activity: dict[str, Any]) -> Any:
+    """The link an `Accept` carries for its one addressee (`onlineUrl`; null: none any more), else KEEP."""
+    from coopol.events.copies import KEEP
+
+    for key in ("onlineUrl", "coopol:onlineUrl"):
+        if key in activity:
+            value = activity[key]
+            return id_of(value) if isinstance(value, dict) else value
+    return KEEP
 
 
 def dispatch(activity: dict[str, Any], sender: Sender) -> bool:

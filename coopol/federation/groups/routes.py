@@ -102,11 +102,14 @@ def moderators(slug: str):
 
 @bp.get("/groups/<slug>/followers")
 def followers(slug: str):
-    """Allies see the group through the party Group; fediverse followers are another issue's."""
+    """Allies see the group through the party Group; its fediverse followers are counted, not listed."""
+    from coopol.federation.followers import count_followers
+
     group = _group_or_response(slug)
     if isinstance(group, Response):
         return group
-    return _collection(f"{group_actor_id(group)}/followers", [], 0)
+    actor = group_actor_id(group)
+    return _collection(f"{actor}/followers", [], count_followers(actor))
 
 
 @bp.post("/groups/<slug>/inbox")

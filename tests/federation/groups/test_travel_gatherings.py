@@ -209,3 +209,76 @@ def test_a_new_ally_receives_the_groups_and_upcoming_gatherings_made_before(inst
     on_b = copy_id(b, event["ap_id"])
     assert on_b is not None and counts(b, on_b) == (1, 0)
     assert view(b, on_b)["group"]["slug"] == copy_of(b, group["ap_id"])["slug"]
+
+
+def _accepts_to(origin, actor):
+    return [p for p in origin.query(lambda: _payloads("Accept")) if p.get("to") == [actor]]
+
+
+def test_the_online_link_reaches_an_allys_person_going_privately(parties):
+    a, b = parties(2)
+    a.member("alice")
+    for handle in ("bob", "bea", "ben"):
+        b.member(handle)
+    event = host_event(a, "alice", capacity=1, mode="hybrid", online_url="https://meet.example/secret")
+    settle(a, b)
+    on_b = copy_id(b, event["ap_id"])
+    copy = view(b, on_b)
+    assert copy["mode"] == "hybrid" and copy["online_url"] is None and copy["has_online_url"] is True
+
+    _rsvp(b, on_b, "bob")
+    settle(a, b)
+    _rsvp(b, on_b, "ben")  # full: the waitlist
+    settle(a, b)
+    assert status(b, on_b, "bob") == "going" and status(b, on_b, "ben") == "waitlisted"
+    assert view(b, on_b, as_="bob")["online_url"] == "https://meet.example/secret"  # going: for them only
+    for who in (None, "bea", "ben"):
+        assert view(b, on_b, as_=who)["online_url"] is None
+    assert "secret" not in str(b.api("GET", f"/events?origin={a.host}", as_="bea", expect=200).get_json())
+    from coopol.events.models import Event
+    from coopol.extensions import db
+
+    assert b.query(lambda: db.session.get(Event, on_b).online_url) is None  # the copy itself has none
+    # the Accept carrying it was addressed to bob alone, never public; TentativeAccept carries nothing
+    accept = _accepts_to(a, f"{b.url}/u/bob")[-1]
+    assert accept["onlineUrl"] == "https://meet.example/secret" and "cc" not in accept
+    from coopol.federation.models import OutboxActivity
+
+    assert a.query(lambda: db.session.scalar(select(OutboxActivity.public)
+                                             .where(OutboxActivity.ap_id == accept["id"]))) is False
+    assert all("secret" not in str(p) for p in a.query(lambda: _payloads("TentativeAccept")))
+    assert all("secret" not in str(p) for p in a.query(lambda: _payloads("Announce")))
+
+    # the organiser changes the link: sent again, to those going only
+    a.api("PATCH", f"/events/{event['id']}", as_="alice", json={"online_url": "https://meet.example/new"},
+          expect=200)
+    settle(a, b)
+    assert view(b, on_b, as_="bob")["online_url"] == "https://meet.example/new"
+    assert view(b, on_b, as_="ben")["online_url"] is None
+    assert all("new" not in str(p) for p in _accepts_to(a, f"{b.url}/u/ben"))
+
+    # bob leaves: ben is promoted, and his Accept brings him the link; bob's is forgotten
+    b.api("DELETE", f"/events/{on_b}/rsvp", as_="bob")
+    settle(a, b)
+    assert status(b, on_b, "ben") == "going"
+    assert view(b, on_b, as_="ben")["online_url"] == "https://meet.example/new"
+    assert view(b, on_b, as_="bob")["online_url"] is None
+    assert b"meet.example/new" in _ics(b, on_b, "ben") and b"meet.example" not in _ics(b, on_b, "bob")
+
+    # in person now: the link is withdrawn from the person going
+    a.api("PATCH", f"/events/{event['id']}", as_="alice", json={"mode": "in_person"}, expect=200)
+    settle(a, b)
+    assert view(b, on_b, as_="ben")["online_url"] is None and status(b, on_b, "ben") == "going"
+
+
+def _ics(party, event_id, handle):
+    from coopol.accounts.models import Member
+    from coopol.events.calendars import calendar
+    from coopol.events.models import Event
+    from coopol.extensions import db
+
+    def feed():
+        viewer = db.session.scalar(select(Member).where(Member.handle == handle, Member.host.is_(None)))
+        return calendar([db.session.get(Event, event_id)], "mine", viewer=viewer)
+
+    return party.query(feed)
