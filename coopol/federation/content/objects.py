@@ -44,6 +44,7 @@ COOPOL_TERMS = {
     "withdrawnReason": "coopol:withdrawnReason",
     "withdrawnExplanation": "coopol:withdrawnExplanation",
     "reportReason": "coopol:reportReason",
+    "group": {"@id": "coopol:group", "@type": "@id"},
     "commentsEnabled": "https://join-lemmy.org/ns#commentsEnabled",
 }
 CONTEXT: list[Any] = [AS_CONTEXT, COOPOL_TERMS]
@@ -143,6 +144,11 @@ def idea_page(idea: Idea) -> dict[str, Any]:
         "scope": idea.scope,
         **idea_collections(idea),
     }
+    posted_in = idea.group if idea.group_id is not None else None
+    if posted_in is not None and posted_in.is_local and posted_in.is_listed:
+        from coopol.federation.groups.actors import group_actor_id
+
+        page["group"] = group_actor_id(posted_in)  # the local group it was posted in (its Group actor)
     if idea.answer:
         page["answer"] = idea.answer
     if idea.withdrawn_reason:
@@ -326,6 +332,7 @@ class PageData:
     published: datetime | None = None
     locked: bool = False
     mentions: list[str] = field(default_factory=list)  # actor ids of `Mention` tags
+    group: str | None = None  # the actor id of the origin's group it was posted in (coopol:group)
 
 
 def parse_page(doc: Any) -> PageData:
@@ -359,7 +366,7 @@ def parse_page(doc: Any) -> PageData:
         answer=(_string(doc, "answer") or None), withdrawn_reason=_string(doc, "withdrawnReason"),
         withdrawn_explanation=_string(doc, "withdrawnExplanation"),
         published=_datetime(doc.get("published")), locked=doc.get("commentsEnabled") is False,
-        mentions=_mentions(doc))
+        mentions=_mentions(doc), group=_first_id(doc.get("group")))
 
 
 @dataclass
