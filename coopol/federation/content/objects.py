@@ -48,6 +48,7 @@ COOPOL_TERMS = {
     "commentsEnabled": "https://join-lemmy.org/ns#commentsEnabled",
 }
 CONTEXT: list[Any] = [AS_CONTEXT, COOPOL_TERMS]
+GROUPS_PATH = "/groups/"  # where our local groups' actors live (coopol/federation/groups/actors.py)
 LIFECYCLE_STATES = frozenset(s.value for s in IdeaState) - {IdeaState.DRAFT.value}
 TAG_RE = re.compile(r"^[\w-]+$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -146,9 +147,7 @@ def idea_page(idea: Idea) -> dict[str, Any]:
     }
     posted_in = idea.group if idea.group_id is not None else None
     if posted_in is not None and posted_in.is_local and posted_in.is_listed:
-        from coopol.federation.groups.actors import group_actor_id
-
-        page["group"] = group_actor_id(posted_in)  # the local group it was posted in (its Group actor)
+        page["group"] = f"{base_url()}{GROUPS_PATH}{posted_in.slug}"  # its Group actor (groups/actors.py)
     if idea.answer:
         page["answer"] = idea.answer
     if idea.withdrawn_reason:
