@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
     from coopol.core.templating import add_nav
     from coopol.ideas import admin_panel, api, routes
     from coopol.ideas.feeds import init_feeds
+    from coopol.ideas.in_groups import register_with_groups
     from coopol.ideas.landing import register_landing
     from coopol.ideas.privacy import init_privacy
     from coopol.ideas.scopes import init_scopes
@@ -34,6 +35,7 @@ def register(app: Flask) -> None:
     init_privacy(app)
     register_landing(app)
     init_feeds(app)
+    register_with_groups(app)
     admin_panel.register_participation_panel(app)
     _keep_search_index_out_of_autogenerate(app)
 

@@ -26,8 +26,9 @@ KEEP = object()
 
 def sync_copy(idea: Idea, *, state: str | None = None, answer: str | None = None,
               answered_by: Member | None = None, withdrawn_reason: str | None = None,
-              withdrawn_explanation: str | None = None, scope: object = KEEP) -> Idea:
-    """Set the lifecycle, official answer and scope of a copy to what its origin says."""
+              withdrawn_explanation: str | None = None, scope: object = KEEP, group: object = KEEP) -> Idea:
+    """Set the lifecycle, official answer, scope and group (our copy of the origin's group it was posted
+    in, or None) of a copy to what its origin says."""
     if idea.is_local:
         raise PermissionDenied(_("Only copies of allies' ideas follow their origin."))
     lock_idea(idea)
@@ -49,6 +50,9 @@ def sync_copy(idea: Idea, *, state: str | None = None, answer: str | None = None
         changed = True
     if scope is not KEEP and scope != idea.scope:
         idea.scope = scope  # type: ignore[assignment]
+        changed = True
+    if group is not KEEP and getattr(group, "id", None) != idea.group_id:
+        idea.group = group  # type: ignore[assignment]
         changed = True
     if changed:
         idea.updated_at = now

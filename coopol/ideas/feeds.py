@@ -20,7 +20,7 @@ from coopol.ideas.models import Idea, IdeaState
 from coopol.ideas.scopes import scope_tree
 
 bp = Blueprint("idea_feeds", __name__)
-FILTERS = ("state", "tag", "scope", "language", "origin", "author")
+FILTERS = ("state", "tag", "scope", "language", "origin", "author", "group")
 LISTED_STATES = (IdeaState.PUBLISHED, IdeaState.EVALUATING, IdeaState.ACCEPTED, IdeaState.REJECTED)
 
 
@@ -73,10 +73,8 @@ def member_feed(handle: str):
 
 
 def group_ideas(group, limit: int) -> list[FeedEntry]:
-    """Ideas carry no group yet: a territorial group's feed shows the ideas of its territory (and below)."""
-    if not group.scope:
-        return []
-    page = queries.list_ideas(None, sort="new", limit=limit, pinned_first=False, scope=group.scope)
+    """The ideas posted in the group, as an anonymous visitor sees them."""
+    page = queries.list_ideas(None, sort="new", limit=limit, pinned_first=False, group=group.slug)
     return [idea_entry(idea) for idea in page.ideas]
 
 

@@ -17,6 +17,7 @@ from coopol.accounts.models import Member
 from coopol.core.state import StateMachine
 from coopol.core.time import UTCDateTime, utcnow
 from coopol.extensions import db
+from coopol.groups.models import Group
 
 TITLE_MIN, TITLE_MAX = 3, 200
 BODY_MAX = 50_000
@@ -72,6 +73,8 @@ class Idea(ModeratedMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    # The local group it was posted in, if any (migration 0018_ideas_group); the idea stays when the group goes.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     body: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
@@ -111,6 +114,7 @@ class Idea(ModeratedMixin, db.Model):
 
     author: Mapped[Member] = relationship(foreign_keys=[author_id], lazy="joined", innerjoin=True)
     answered_by: Mapped[Member | None] = relationship(foreign_keys=[answered_by_id])
+    group: Mapped[Group | None] = relationship()
     tag_links: Mapped[list[IdeaTag]] = relationship(back_populates="idea", cascade="all, delete-orphan")
 
     __table_args__ = (

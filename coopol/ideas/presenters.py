@@ -14,6 +14,7 @@ from coopol.core.parties import party_names
 from coopol.extensions import db
 from coopol.ideas.extend import idea_fields
 from coopol.ideas.guards import content_visible, is_author, is_moderator
+from coopol.ideas.in_groups import group_of, load_groups
 from coopol.ideas.models import Comment, CommentVote, Idea, IdeaState, IdeaTag, IdeaTally, IdeaVote, Tag
 from coopol.ideas.scopes import scope_tree
 from coopol.ideas.votes import my_vote
@@ -87,6 +88,7 @@ def idea_view(idea: Idea, viewer: Member | None, *, tags: list[str], tallies: li
         "tags": tags,
         "scope": idea.scope,
         "scope_name": scope_tree().name(idea.scope),
+        "group": group_of(idea),
         "language": idea.language,
         "state": idea.state,
         "withdrawn_reason": idea.withdrawn_reason,
@@ -121,6 +123,7 @@ def idea_views(ideas: list[Idea], viewer: Member | None) -> list[dict[str, Any]]
     if not ideas:
         return []
     ids = [idea.id for idea in ideas]
+    load_groups(ideas)
     tags: dict[int, list[str]] = defaultdict(list)
     for idea_id, name in db.session.execute(select(IdeaTag.idea_id, Tag.name).join(Tag)
                                             .where(IdeaTag.idea_id.in_(ids)).order_by(Tag.name)):

@@ -18,6 +18,7 @@ from coopol.accounts.models import Member
 from coopol.core.errors import ValidationFailed
 from coopol.core.schemas import MAX_ID
 from coopol.extensions import db
+from coopol.groups.models import Group
 from coopol.ideas.extend import extra_sorts
 from coopol.ideas.guards import is_moderator
 from coopol.ideas.models import Idea, IdeaState, IdeaTag, Tag
@@ -51,7 +52,7 @@ class IdeaPage:
 
 
 def _filtered(viewer: Member | None, *, state=None, tag=None, scope=None, language=None, origin=None,
-              author=None):
+              author=None, group=None):
     stmt = select(Idea)
     if state == IdeaState.DRAFT:
         # Drafts are private: this lists the viewer's own.
@@ -74,6 +75,8 @@ def _filtered(viewer: Member | None, *, state=None, tag=None, scope=None, langua
         stmt = stmt.where(Idea.origin_host.is_(None) if local else Idea.origin_host == origin.lower())
     if author:
         stmt = stmt.where(Idea.author_id.in_(select(Member.id).where(Member.handle == author.lower())))
+    if group:
+        stmt = stmt.where(Idea.group_id.in_(select(Group.id).where(Group.slug == group.strip().lower())))
     return stmt
 
 

@@ -9,11 +9,13 @@ from flask_login import current_user, login_required
 from coopol.core.cache import public_cache
 from coopol.core.errors import DomainError
 from coopol.extensions import db
+from coopol.groups.services import find_group
 from coopol.ideas import presenters, queries, services
 from coopol.ideas.comments import max_depth
 from coopol.ideas.diffs import revision_changes
 from coopol.ideas.extend import extra_sorts, idea_sections
 from coopol.ideas.guards import content_visible, is_moderator
+from coopol.ideas.in_groups import groups_to_post_in
 from coopol.ideas.labels import label
 from coopol.ideas.models import ANSWER_STATES, STANCES, WITHDRAW_REASONS, IdeaState
 from coopol.ideas.scopes import scope_tree
@@ -21,7 +23,7 @@ from coopol.ideas.stats import chart, participation_stats
 
 bp = Blueprint("ideas", __name__, template_folder="templates")
 PER_PAGE = 20
-FILTERS = ("state", "tag", "scope", "language", "origin", "author")
+FILTERS = ("state", "tag", "scope", "language", "origin", "author", "group")
 
 
 def _viewer():
@@ -56,16 +58,19 @@ def index():
     q = (args.get("q") or "").strip()[:200] or None
     page = services.list_ideas(_viewer(), sort=sort, q=q, page=_int_arg("page", 1), limit=PER_PAGE, **filters)
     params = {key: value for key, value in {**filters, "q": q, "sort": sort}.items() if value}
+    group = find_group(filters["group"]) if filters["group"] else None
     extra = extra_sorts().get(page.sort)
     return render_template("ideas/index.html", page=page, ideas=presenters.idea_views(page.ideas, _viewer()),
                            sort_note=extra.note() if extra and extra.note else None,
                            params=params, filters=filters, q=q or "", sorts=queries.sort_names(), scopes=scope_tree(),
-                           states=[s.value for s in IdeaState])
+                           states=[s.value for s in IdeaState],
+                           group=group if group is not None and group.is_listed else None)
 
 
 def _form_values(form) -> dict:
     return {"title": form.get("title", ""), "body": form.get("body", ""), "tags": form.get("tags", ""),
-            "scope": form.get("scope") or None, "language": form.get("language") or None}
+            "scope": form.get("scope") or None, "language": form.get("language") or None,
+            "group": form.get("group") or None}
 
 
 @bp.route("/ideas/new", methods=["GET", "POST"])
@@ -85,7 +90,7 @@ def new():
                   else _("Your draft is saved; only you can see it."), "success")
             return redirect(url_for("ideas.show", idea_id=idea.id))
     return render_template("ideas/form.html", values=values, errors=errors, idea=None,
-                           scopes=scope_tree()), (422 if errors else 200)
+                           scopes=scope_tree(), groups=groups_to_post_in(_viewer())), (422 if errors else 200)
 
 
 def _render_show(idea, *, errors=None, form=None, status: int = 200):
@@ -122,7 +127,7 @@ def edit(idea_id: int):
     idea = services.get_idea(idea_id, _viewer())
     errors = {}
     values = {"title": idea.title, "body": idea.body, "tags": " ".join(services.idea_tags(idea)),
-              "scope": idea.scope, "language": idea.language}
+              "scope": idea.scope, "language": idea.language, "group": idea.group.slug if idea.group else None}
     if request.method == "POST":
         values = _form_values(request.form)
         try:
@@ -139,8 +144,11 @@ def edit(idea_id: int):
     elif idea.author_id != _viewer().id:
         flash(_("Only the author can edit this idea."), "error")
         return redirect(url_for("ideas.show", idea_id=idea.id))
+    groups = groups_to_post_in(_viewer())
+    if idea.group is not None and idea.group not in groups:
+        groups.append(idea.group)  # where it is now stays a choice
     return render_template("ideas/form.html", values=values, errors=errors, idea=idea,
-                           scopes=scope_tree()), (422 if errors else 200)
+                           scopes=scope_tree(), groups=groups), (422 if errors else 200)
 
 
 @bp.post("/ideas/<int:idea_id>/publish")

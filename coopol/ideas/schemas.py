@@ -35,6 +35,9 @@ class IdeaCreateSchema(LoadSchema):
                           metadata={"description": "a code of the instance's territorial hierarchy"})
     language = fields.String(load_default=None, allow_none=True,
                              metadata={"description": "one of the instance's languages (default: its own)"})
+    group = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                          metadata={"description": "the slug of a group of this instance the author is an "
+                                                   "active member of, to post the idea in it"})
     publish = fields.Boolean(load_default=True, metadata={"description": "false keeps it as a private draft"})
 
 
@@ -44,6 +47,8 @@ class IdeaUpdateSchema(LoadSchema):
     tags = fields.List(fields.String())
     scope = fields.String(allow_none=True)
     language = fields.String()
+    group = fields.String(allow_none=True, validate=validate.Length(max=64),
+                          metadata={"description": "a group's slug; null or empty to take it out of its group"})
 
 
 class WithdrawSchema(LoadSchema):
@@ -89,6 +94,8 @@ class IdeaListQuerySchema(CursorQuerySchema):
     language = fields.String(load_default=None, validate=validate.Length(max=35))
     origin = fields.String(load_default=None, metadata={"description": "an instance's host, or 'local'"})
     author = fields.String(load_default=None, metadata={"description": "an author's handle"})
+    group = fields.String(load_default=None, validate=validate.Length(max=64),
+                          metadata={"description": "the slug of the group the ideas were posted in"})
 
 
 class CommentListQuerySchema(CursorQuerySchema):
@@ -124,6 +131,12 @@ class TallySchema(DumpSchema):
     threshold = fields.Integer(allow_none=True)
 
 
+class IdeaGroupSchema(DumpSchema):
+    slug = fields.String()
+    name = fields.String()
+    url = fields.String()
+
+
 class BridgingSchema(DumpSchema):
     score = fields.Float(metadata={"description": "0 to 1: support across the main divide and across parties"})
     parties = fields.Integer(metadata={"description": "parties whose voters mostly support the idea"})
@@ -139,6 +152,8 @@ class IdeaSchema(DumpSchema):
     tags = fields.List(fields.String())
     scope = fields.String(allow_none=True)
     scope_name = fields.String()
+    group = fields.Nested(IdeaGroupSchema, allow_none=True,
+                          metadata={"description": "the local group it was posted in, or null"})
     language = fields.String()
     state = fields.String(metadata={"description": "draft, published, evaluating, accepted, rejected, withdrawn"})
     withdrawn_reason = fields.String(allow_none=True)

@@ -31,6 +31,7 @@ from coopol.ideas.comments import (  # noqa: F401  (re-exported: one place to im
 )
 from coopol.ideas.counters import dialect_insert, refresh_rankings
 from coopol.ideas.guards import can_view, ensure_author, ensure_can_act, is_moderator, lock_idea
+from coopol.ideas.in_groups import clean_group
 from coopol.ideas.labels import label
 from coopol.ideas.models import (
     ANSWER_MAX,
@@ -61,11 +62,13 @@ EDITABLE_STATES = frozenset({IdeaState.DRAFT, IdeaState.PUBLISHED})
 
 
 def create_idea(author: Member, *, title: str, body: str, tags=None, scope: str | None = None,
-                language: str | None = None, publish: bool = True, ap_id: str | None = None,
+                language: str | None = None, group: str | None = None, publish: bool = True,
+                ap_id: str | None = None,
                 origin_host: str | None = None, origin_name: str | None = None, url: str | None = None,
                 published_at: datetime | None = None) -> Idea:
     """Propose an idea. The federation passes `ap_id`/`origin_*`/`url` for a copy of an ally's idea
-    (its scope is then kept as the ally wrote it)."""
+    (its scope is then kept as the ally wrote it). `group`: the slug of a group of ours the author is a
+    member of, to post the idea in it."""
     ensure_can_act(author)
     errors = Errors()
     title = clean_title(title, errors)
@@ -73,11 +76,12 @@ def create_idea(author: Member, *, title: str, body: str, tags=None, scope: str 
     tag_names = clean_tags(tags, errors)
     scope = clean_scope(scope, errors) if origin_host is None else ((scope or "").strip()[:64] or None)
     language = clean_language(language, errors, local=origin_host is None)
+    posted_in = clean_group(group, author, errors) if origin_host is None else None
     errors.raise_if_any()
 
     now = utcnow()
     idea = Idea(author=author, title=title, body=body, body_html=render_markdown(body), scope=scope,
-                language=language, state=IdeaState.DRAFT, created_at=now, updated_at=now,
+                language=language, group=posted_in, state=IdeaState.DRAFT, created_at=now, updated_at=now,
                 last_activity_at=now, ap_id=ap_id, origin_host=origin_host, origin_name=origin_name, url=url)
     db.session.add(idea)
     db.session.flush()
@@ -139,11 +143,12 @@ def _snapshot(idea: Idea, number: int, editor_id: int | None, at: datetime) -> I
 
 
 def update_idea(actor: Member, idea: Idea, **changes) -> Idea:
-    """Edit title, body, tags, scope or language. Once someone else has voted or commented, every version
-    is kept (revision history) and the idea shows as edited: no silent rewrite of what people voted on."""
+    """Edit title, body, tags, scope, language or group (a slug; None or "" for none). Once someone else has
+    voted or commented, every version is kept (revision history) and the idea shows as edited: no silent
+    rewrite of what people voted on."""
     ensure_can_act(actor)
     ensure_author(idea, actor, _("edit this idea"))
-    unknown = set(changes) - {"title", "body", "tags", "scope", "language"}
+    unknown = set(changes) - {"title", "body", "tags", "scope", "language", "group"}
     if unknown:
         raise TypeError(f"update_idea: unknown fields {sorted(unknown)}")
     lock_idea(idea)
@@ -163,16 +168,28 @@ def update_idea(actor: Member, idea: Idea, **changes) -> Idea:
     if changes.get("language") is not None:
         new["language"] = clean_language(changes["language"], errors, local=idea.is_local)
     new_tags = clean_tags(changes["tags"], errors) if changes.get("tags") is not None else None
+    group_changed, new_group = False, None
+    if "group" in changes and idea.is_local:
+        current = idea.group.slug if idea.group is not None else None
+        wanted = str(changes["group"]).strip() or None if changes["group"] is not None else None
+        # The group it is in already stays acceptable (its author may have left it since).
+        if wanted != current:
+            new_group = clean_group(wanted, actor, errors)
+            group_changed = "group" not in errors
     errors.raise_if_any()
 
     changed = {k: v for k, v in new.items() if getattr(idea, k) != v}
     tags_changed = new_tags is not None and sorted(new_tags) != idea_tags(idea)
-    if not changed and not tags_changed:
+    if not changed and not tags_changed and not group_changed:
         return idea
 
     now = utcnow()
     revision = None
-    keep_history = idea.state != IdeaState.DRAFT and (_revision_count(idea) > 0 or _engaged_by_others(idea))
+    if group_changed:
+        idea.group = new_group
+    # Where it is posted is not what people voted on: moving it keeps no version.
+    keep_history = (bool(changed) or tags_changed) and idea.state != IdeaState.DRAFT and (
+        _revision_count(idea) > 0 or _engaged_by_others(idea))
     count = _revision_count(idea) if keep_history else 0
     if keep_history and count == 0:
         db.session.add(_snapshot(idea, 1, idea.author_id, idea.edited_at or idea.published_at or idea.created_at))

@@ -68,7 +68,7 @@ def test_a_members_feed_lists_only_their_published_ideas(client, create_member, 
     assert [e["title"] for e in _feed(client, "/members/luis.atom")["entries"]] == ["Luis's idea"]
 
 
-def test_a_territorial_groups_feed_shows_its_territorys_ideas(app, client, create_member, create_idea):
+def test_a_groups_feed_shows_the_ideas_posted_in_it(app, client, create_member, create_idea):
     from coopol.accounts.services import get_member_by_handle
     from coopol.core.uow import unit_of_work
     from coopol.groups import services as groups
@@ -79,12 +79,15 @@ def test_a_territorial_groups_feed_shows_its_territorys_ideas(app, client, creat
         paris = groups.create_group(ana, name="Paris greens", kind="territorial", scope="fr-idf")
         thematic = groups.create_group(ana, name="Rail users", kind="thematic")
         slugs = paris.slug, thematic.slug
-    create_idea("ana", title="Night trains to Paris", scope="fr-paris", publish=True)
-    create_idea("ana", title="Bike lanes in Barcelona", scope="es-barcelona", publish=True)
+    create_idea("ana", title="Night trains to Paris", scope="fr-paris", group=slugs[0], publish=True)
+    create_idea("ana", title="Trams in Paris, posted nowhere", scope="fr-paris", publish=True)
+    create_idea("ana", title="A draft in the group", group=slugs[0], publish=False)
 
     feed = _feed(client, f"/groups/{slugs[0]}.atom")
+    # Its territory's ideas are not in it: only what was posted in the group, and published.
     assert [e["title"] for e in feed["entries"]] == ["Night trains to Paris"]
     assert "Paris greens" in feed["title"]
     assert _feed(client, f"/groups/{slugs[1]}.atom")["entries"] == []
+    assert [e["title"] for e in _feed(client, f"/ideas.atom?group={slugs[0]}")["entries"]] == ["Night trains to Paris"]
     assert _alternate(client.get(f"/groups/{slugs[0]}").get_data(as_text=True)) == f"/groups/{slugs[0]}.atom"
     assert client.get("/groups/no-such-group.atom").status_code == 404

@@ -44,9 +44,11 @@ COOPOL_TERMS = {
     "withdrawnReason": "coopol:withdrawnReason",
     "withdrawnExplanation": "coopol:withdrawnExplanation",
     "reportReason": "coopol:reportReason",
+    "group": {"@id": "coopol:group", "@type": "@id"},
     "commentsEnabled": "https://join-lemmy.org/ns#commentsEnabled",
 }
 CONTEXT: list[Any] = [AS_CONTEXT, COOPOL_TERMS]
+GROUPS_PATH = "/groups/"  # where our local groups' actors live (coopol/federation/groups/actors.py)
 LIFECYCLE_STATES = frozenset(s.value for s in IdeaState) - {IdeaState.DRAFT.value}
 TAG_RE = re.compile(r"^[\w-]+$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -143,6 +145,9 @@ def idea_page(idea: Idea) -> dict[str, Any]:
         "scope": idea.scope,
         **idea_collections(idea),
     }
+    posted_in = idea.group if idea.group_id is not None else None
+    if posted_in is not None and posted_in.is_local and posted_in.is_listed:
+        page["group"] = f"{base_url()}{GROUPS_PATH}{posted_in.slug}"  # its Group actor (groups/actors.py)
     if idea.answer:
         page["answer"] = idea.answer
     if idea.withdrawn_reason:
@@ -326,6 +331,7 @@ class PageData:
     published: datetime | None = None
     locked: bool = False
     mentions: list[str] = field(default_factory=list)  # actor ids of `Mention` tags
+    group: str | None = None  # the actor id of the origin's group it was posted in (coopol:group)
 
 
 def parse_page(doc: Any) -> PageData:
@@ -359,7 +365,7 @@ def parse_page(doc: Any) -> PageData:
         answer=(_string(doc, "answer") or None), withdrawn_reason=_string(doc, "withdrawnReason"),
         withdrawn_explanation=_string(doc, "withdrawnExplanation"),
         published=_datetime(doc.get("published")), locked=doc.get("commentsEnabled") is False,
-        mentions=_mentions(doc))
+        mentions=_mentions(doc), group=_first_id(doc.get("group")))
 
 
 @dataclass

@@ -223,13 +223,24 @@ def store_page(document: dict[str, Any], host: str, *, origin_name: str | None =
         _notify_tagged(page.mentions, author, idea)
     elif idea.author_id == author.id and idea.state in EDITABLE_STATES and not idea.is_removed:
         update_idea(author, idea, title=page.title, body=page.body, tags=page.tags, language=page.language)
-    if page.state and page.state != idea.state or page.answer != idea.answer or page.scope != idea.scope:
+    posted_in = _group_copy(page.group, host)
+    if page.state and page.state != idea.state or page.answer != idea.answer or page.scope != idea.scope \
+            or getattr(posted_in, "id", None) != idea.group_id:
         sync_copy(idea, state=page.state, answer=page.answer, answered_by=actor if actor is not author else None,
                   withdrawn_reason=page.withdrawn_reason, withdrawn_explanation=page.withdrawn_explanation,
-                  scope=page.scope)
+                  scope=page.scope, group=posted_in)
     if page.locked and not idea.is_locked:
         _decide("lock", "idea", idea, "comments closed", host)
     return idea
+
+
+def _group_copy(group_ap_id: str | None, host: str):
+    """Our copy of the ally's group an idea was posted in, if we have one (never one of ours, nor a third
+    party's: an ally posts only in its own groups)."""
+    from coopol.groups.copies import find_copy
+
+    group = find_copy(group_ap_id)
+    return group if group is not None and not group.is_local and group.origin_host == host else None
 
 
 def _on_page(activity: dict[str, Any], sender: Sender) -> None:

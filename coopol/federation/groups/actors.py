@@ -28,7 +28,7 @@ from coopol.federation.actors import (
     key_id_for,
     shared_inbox_url,
 )
-from coopol.federation.content.objects import COOPOL_TERMS, actor_id
+from coopol.federation.content.objects import COOPOL_TERMS, GROUPS_PATH, actor_id
 from coopol.federation.keys import decrypt_private_key, encrypt_private_key
 from coopol.federation.models import GroupKey
 from coopol.federation.protocol import ACTOR_CONTEXT
@@ -36,7 +36,6 @@ from coopol.federation.signatures import generate_rsa_keypair
 from coopol.groups.models import Group, Joining
 from coopol.groups.validation import is_slug
 
-GROUPS_PATH = "/groups/"
 ALIAS_SUFFIX = ".group"
 GROUP_TERMS = {**COOPOL_TERMS, "kind": "coopol:groupKind", "joining": "coopol:joining",
                "memberCount": "coopol:memberCount", "openness": "https://joinmobilizon.org/ns#openness",

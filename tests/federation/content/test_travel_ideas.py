@@ -143,3 +143,28 @@ def test_the_copy_page_names_its_origin_and_links_back(parties):
     assert f'href="{a.url}/ideas/{idea["id"]}" rel="external" data-testid="origin-link">Coopol a</a>' in page.text
     own = a.app.test_client().get(f"/ideas/{idea['id']}")
     assert 'data-testid="origin-link"' not in own.text
+
+
+def test_an_idea_posted_in_a_group_is_in_the_allys_copy_of_that_group(parties):
+    from tests.federation.groups.conftest import copy_of, make_group
+
+    a, b = parties(2)
+    a.member("alice")
+    group = make_group(a, "alice", slug="night-buses")
+    settle(a, b)
+    idea = publish(a, "alice", group="night-buses")
+    elsewhere = publish(a, "alice", title="Posted in no group")
+    settle(a, b)
+    page = a.app.test_client().get(f"/ideas/{idea['id']}", headers={"Accept": "application/activity+json"})
+    assert page.get_json()["group"] == group["ap_id"]
+    slug_b = copy_of(b, group["ap_id"])["slug"]
+    copy = b.copy_of(idea["ap_id"])
+    assert copy["group"]["slug"] == slug_b and copy["group"]["name"] == "Night buses now"
+    assert b.copy_of(elsewhere["ap_id"])["group"] is None
+    listed = b.api("GET", f"/ideas?group={slug_b}", expect=200).get_json()["items"]
+    assert [i["ap_id"] for i in listed] == [idea["ap_id"]]
+    assert "Free night buses" in b.app.test_client().get(f"/groups/{slug_b}").get_data(as_text=True)
+
+    a.api("PATCH", f"/ideas/{idea['id']}", as_="alice", json={"group": None}, expect=200)
+    settle(a, b)
+    assert b.copy_of(idea["ap_id"])["group"] is None
