@@ -8,6 +8,7 @@ stops it with SIGINT and proves no child process survives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -501,7 +502,14 @@ class DemoProcess:
             self.lines.append(line)
 
     def finish(self, timeout: float = 60) -> int:
-        code = self.process.wait(timeout=timeout)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            with contextlib.suppress(queue.Empty):
+                while (line := self._queue.get(timeout=1)) is not None:
+                    self.lines.append(line)
+            pytest.fail(f"the demo did not stop within {timeout:.0f} s of Ctrl-C; it said:\n{self.output[-4000:]}")
         while (line := self._queue.get(timeout=10)) is not None:
             self.lines.append(line)
         return code

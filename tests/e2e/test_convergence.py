@@ -210,9 +210,10 @@ def test_a_replayed_or_forged_announce_changes_nothing(real_instances):
     expected = {"support": 1, "oppose": 0, "by_instance": {b.host: {"support": 1, "oppose": 0}}}
     wait_until("the vote everywhere", converged((a, b, c), idea["ap_id"], expected, []), instances=(a, b, c))
 
-    outbox = requests.get(f"{a.url}/g/ideas/outbox", headers={"Accept": "application/activity+json"},
-                          timeout=10).json()
-    announce = next(x for x in outbox["orderedItems"] if x["type"] == "Announce" and x["object"]["type"] == "Like")
+    as_json = {"Accept": "application/activity+json"}
+    outbox = requests.get(f"{a.url}/g/ideas/outbox", headers=as_json, timeout=10).json()
+    page = requests.get(outbox["first"], headers=as_json, timeout=10).json()  # the outbox is paged
+    announce = next(x for x in page["orderedItems"] if x["type"] == "Announce" and x["object"]["type"] == "Like")
     assert _post_as_group(a, c, announce).status_code == 202  # replayed as is
     assert _post_as_group(a, c, {**announce, "id": f"{a.url}/activities/{uuid.uuid4()}"}).status_code == 202
     forged_key, _public = generate_rsa_keypair()
