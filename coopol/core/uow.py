@@ -10,9 +10,37 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, Response
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from coopol.extensions import db
+
+_WROTE = "coopol.wrote"
+
+
+@event.listens_for(Session, "before_flush")
+def _flushing(session: Session, *_: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executing(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+
+
+def has_written() -> bool:
+    """Whether the current transaction of the request's session has written (or is about to): it then holds,
+    on SQLite, the database's write lock, and a second connection that writes would wait for it forever."""
+    session = db.session
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from coopol.accounts.models import Member
+from coopol.core.uow import has_written
 from coopol.extensions import db
 from coopol.federation.keys import decrypt_private_key, encrypt_private_key, read_actor_keypair
 from coopol.federation.models import MemberKey
@@ -187,7 +188,9 @@ def ensure_member_key(member: Member) -> MemberKey:
 
 
 def _reading_only_request() -> bool:
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    """A GET that has written nothing (a seed or a test may write inside a GET request context: then the
+    key goes into that transaction, since a second connection would wait on its write lock)."""
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS") and not has_written()
 
 
 def local_member_for_actor(actor_id: str) -> Member | None:

@@ -28,6 +28,7 @@ class Seed:
     action_id: int
     member_ids: dict[str, int]
     event_id: int = 0
+    slug: str = ""
 
 
 def seed(app) -> Seed:
@@ -87,8 +88,14 @@ def seed(app) -> Seed:
                                  online_url="https://meet.example.org/rally", capacity=1, scope="fr-paris")
         rsvps.rsvp(gathering, jean, public=True)
         rsvps.rsvp(gathering, members["moderator"])  # waitlisted
+        from coopol.groups.memberships import join_group
+        from coopol.groups.services import create_group
+
+        group = create_group(members["member"], name="Night workers of the eleventh arrondissement",
+                             description="We meet **monthly**.", kind="territorial", scope="fr-paris")
+        join_group(jean, group)
         seeded = Seed(idea.id, ally_idea.id, draft.id, first.id, action.id,
-                      {**{role: m.id for role, m in members.items()}, "jean": jean.id}, gathering.id)
+                      {**{role: m.id for role, m in members.items()}, "jean": jean.id}, gathering.id, group.slug)
     return seeded
 
 
@@ -104,6 +111,8 @@ def _values(s: Seed, role: str) -> dict[str, list[dict]]:
                                   {"target_type": "member", "target_id": s.member_ids["jean"]}],
         "action_id": [{"action_id": s.action_id}],
         "event_id": [{"event_id": s.event_id}],
+        "token": [{"token": "not-a-token"}],
+        "slug": [{"slug": s.slug}],  # the reset and confirmation pages say the link is not valid
     }
 
 
