@@ -505,6 +505,8 @@ class DemoProcess:
         try:
             code = self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGUSR1)  # the demo dumps its threads' stacks (faulthandler)
+            time.sleep(2)
             self.kill()
             with contextlib.suppress(queue.Empty):
                 while (line := self._queue.get(timeout=1)) is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,12 @@ def demo(count: int, base_port: int, workdir: Path | None, database_url: str | N
     parties = f"{count} example part{'ies' if count > 1 else 'y'}"
     echo(click.style(f"Coopol demo: {parties} from {root} ({storage})", bold=True))
     runner = Demo(instances, echo)
+    # Ctrl-C must stop the demo even when it was started with SIGINT ignored or blocked (inherited from a
+    # launcher: Python then installs no KeyboardInterrupt handler of its own).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: where is it stuck?
     try:
         runner.prepare()
         runner.start()
