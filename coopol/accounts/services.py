@@ -317,6 +317,14 @@ def find_member_by_reference(reference: str) -> Member | None:
     return None if member is None or member.is_erased else member
 
 
+
+def get_member_by_reference(reference: str) -> Member:
+    """`find_member_by_reference`, or a 404 naming what was asked for."""
+    member = find_member_by_reference(reference)
+    if member is None:
+        raise NotFound(_("No member '%(handle)s'.", handle=reference[:120]))
+    return member
+
 def member_view(member: Member) -> dict[str, Any]:
     """What anyone may see of a member (never the e-mail address)."""
     return {

@@ -9,6 +9,7 @@ the database driver, a fullwidth digit is silently read as an ASCII one).
 import json
 import re
 from datetime import UTC, date, datetime
+from http import HTTPStatus
 from typing import Any
 
 import flask_smorest
@@ -79,6 +80,15 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint parsing arguments with `Parser`."""
 
     ARGUMENTS_PARSER = Parser()
+
+    def errors(self, *codes: int):
+        """Document the error answers of a route: flask-smorest's shared responses, whose schema is our one
+        error shape {code, status, message, errors}."""
+        def decorate(fn):
+            for code in codes:
+                fn = self.alt_response(code, response=HTTPStatus(code).name)(fn)
+            return fn
+        return decorate
 
 
 class BoundedInteger(fields.Integer):

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from coopol.accounts.services import find_member_by_reference
-from coopol.core.errors import NotFound
+from coopol.accounts.services import get_member_by_reference
 from coopol.core.schemas import Blueprint
 from coopol.events import presenters, rsvps, schemas, services
 
@@ -19,23 +15,8 @@ def _viewer():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _errors(*codes: int):
-    def decorate(fn):
-        for code in codes:
-            fn = blp.alt_response(code, response=HTTPStatus(code).name)(fn)
-        return fn
-    return decorate
-
-
 def _event(event_id: int):
     return services.get_event(event_id, _viewer())
-
-
-def _member(handle: str):
-    member = find_member_by_reference(handle)
-    if member is None:
-        raise NotFound(_("No member '%(handle)s'.", handle=handle[:120]))
-    return member
 
 
 def _view(event):
@@ -50,7 +31,7 @@ def _rsvp_answer(event, status):
 @login_required
 @blp.arguments(schemas.EventCreateSchema)
 @blp.response(201, schemas.EventSchema)
-@_errors(401, 403, 422)
+@blp.errors(401, 403, 422)
 def create_event(data):
     """Host a gathering, for yourself or for a group you organise (`publish: false` keeps a draft)."""
     return _view(services.create_event(_viewer(), **data))
@@ -59,7 +40,7 @@ def create_event(data):
 @blp.get("/events")
 @blp.arguments(schemas.EventListQuerySchema, location="query")
 @blp.response(200, schemas.EventListSchema)
-@_errors(404, 422)
+@blp.errors(404, 422)
 def list_events(args):
     """Upcoming gatherings, soonest first (`past=true`: past ones, latest first, with their reports);
     `scope` includes the scopes below it."""
@@ -69,7 +50,7 @@ def list_events(args):
 
 @blp.get("/events/<int:event_id>")
 @blp.response(200, schemas.EventSchema)
-@_errors(404)
+@blp.errors(404)
 def get_event(event_id: int):
     return _view(_event(event_id))
 
@@ -78,7 +59,7 @@ def get_event(event_id: int):
 @login_required
 @blp.arguments(schemas.EventUpdateSchema)
 @blp.response(200, schemas.EventSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def update_event(data, event_id: int):
     """Organisers change a gathering; the people going are told what changed."""
     return _view(services.update_event(_viewer(), _event(event_id), **data))
@@ -88,7 +69,7 @@ def update_event(data, event_id: int):
 @login_required
 @blp.arguments(schemas.EventCancelSchema)
 @blp.response(200, schemas.EventSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def cancel_event(data, event_id: int):
     """Organisers cancel a gathering (final)."""
     return _view(services.cancel_event(_viewer(), _event(event_id), data["reason"]))
@@ -98,7 +79,7 @@ def cancel_event(data, event_id: int):
 @login_required
 @blp.arguments(schemas.EventReportSchema)
 @blp.response(200, schemas.EventSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def file_report(data, event_id: int):
     """After it ended, organisers say how it went."""
     return _view(services.file_report(_viewer(), _event(event_id), **data))
@@ -108,7 +89,7 @@ def file_report(data, event_id: int):
 @login_required
 @blp.arguments(schemas.EventRsvpSchema)
 @blp.response(200, schemas.EventRsvpStatusSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def rsvp(data, event_id: int):
     """Going: a place, the waitlist when full, or a request when organisers approve; again changes nothing."""
     event = _event(event_id)
@@ -118,7 +99,7 @@ def rsvp(data, event_id: int):
 @blp.delete("/events/<int:event_id>/rsvp")
 @login_required
 @blp.response(200, schemas.EventRsvpStatusSchema)
-@_errors(401, 403, 404)
+@blp.errors(401, 403, 404)
 def leave(event_id: int):
     """Not going any more (the first on the waitlist takes the place)."""
     event = _event(event_id)
@@ -129,7 +110,7 @@ def leave(event_id: int):
 @blp.get("/events/<int:event_id>/attendees")
 @blp.arguments(schemas.EventAttendeeQuerySchema, location="query")
 @blp.response(200, schemas.EventAttendeeListSchema)
-@_errors(404, 422)
+@blp.errors(404, 422)
 def list_attendees(args, event_id: int):
     """Organisers see everyone (with `status` to filter); others the people going who opted in."""
     page = rsvps.list_attendees(_event(event_id), _viewer(), **args)
@@ -140,18 +121,18 @@ def list_attendees(args, event_id: int):
 @blp.post("/events/<int:event_id>/attendees/<handle>/approve")
 @login_required
 @blp.response(200, schemas.EventRsvpStatusSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def approve_rsvp(event_id: int, handle: str):
     """Organisers approve a pending RSVP: going, or the waitlist when full."""
     event = _event(event_id)
-    return _rsvp_answer(event, rsvps.approve_rsvp(_viewer(), event, _member(handle)))
+    return _rsvp_answer(event, rsvps.approve_rsvp(_viewer(), event, get_member_by_reference(handle)))
 
 
 @blp.post("/events/<int:event_id>/attendees/<handle>/reject")
 @login_required
 @blp.response(200, schemas.EventRsvpStatusSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def reject_rsvp(event_id: int, handle: str):
     event = _event(event_id)
-    rsvps.reject_rsvp(_viewer(), event, _member(handle))
+    rsvps.reject_rsvp(_viewer(), event, get_member_by_reference(handle))
     return _rsvp_answer(event, None)

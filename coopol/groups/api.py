@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import fields, validate
 
-from coopol.accounts.services import find_member_by_reference
-from coopol.core.errors import NotFound
+from coopol.accounts.services import get_member_by_reference
 from coopol.core.schemas import Blueprint, LoadSchema
 from coopol.groups import memberships, presenters, schemas, services
 from coopol.groups.models import REASON_MAX
@@ -21,23 +17,8 @@ def _viewer():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _errors(*codes: int):
-    def decorate(fn):
-        for code in codes:
-            fn = blp.alt_response(code, response=HTTPStatus(code).name)(fn)
-        return fn
-    return decorate
-
-
 def _group(slug: str):
     return services.get_group(slug, _viewer())
-
-
-def _member(handle: str):
-    member = find_member_by_reference(handle)
-    if member is None:
-        raise NotFound(_("No member '%(handle)s'.", handle=handle[:120]))
-    return member
 
 
 def _membership(membership) -> dict:
@@ -58,7 +39,7 @@ class HandOverSchema(LoadSchema):
 @login_required
 @blp.arguments(schemas.GroupCreateSchema)
 @blp.response(201, schemas.GroupSchema)
-@_errors(401, 403, 422)
+@blp.errors(401, 403, 422)
 def create_group(data):
     """Start a group; its creator is its first organiser."""
     return presenters.one_group_view(services.create_group(_viewer(), **data), _viewer())
@@ -67,7 +48,7 @@ def create_group(data):
 @blp.get("/groups")
 @blp.arguments(schemas.GroupListQuerySchema, location="query")
 @blp.response(200, schemas.GroupListSchema)
-@_errors(422)
+@blp.errors(422)
 def list_groups(args):
     """Groups, newest first; `scope` includes the scopes below it."""
     page = services.list_groups(_viewer(), **args)
@@ -76,7 +57,7 @@ def list_groups(args):
 
 @blp.get("/groups/<slug>")
 @blp.response(200, schemas.GroupSchema)
-@_errors(404)
+@blp.errors(404)
 def get_group(slug: str):
     return presenters.one_group_view(_group(slug), _viewer())
 
@@ -85,7 +66,7 @@ def get_group(slug: str):
 @login_required
 @blp.arguments(schemas.GroupUpdateSchema)
 @blp.response(200, schemas.GroupSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def update_group(data, slug: str):
     """Organisers edit their group (its slug stays)."""
     return presenters.one_group_view(services.update_group(_viewer(), _group(slug), **data), _viewer())
@@ -94,7 +75,7 @@ def update_group(data, slug: str):
 @blp.post("/groups/<slug>/join")
 @login_required
 @blp.response(200, schemas.GroupMembershipSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def join_group(slug: str):
     """Join (open group) or ask to join (approval group); joining again changes nothing."""
     return _membership(memberships.join_group(_viewer(), _group(slug)))
@@ -103,7 +84,7 @@ def join_group(slug: str):
 @blp.delete("/groups/<slug>/membership")
 @login_required
 @blp.response(200, schemas.LeftSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def leave_group(slug: str):
     """Leave, or withdraw a request; the last organiser must hand over first (409)."""
     memberships.leave_group(_viewer(), _group(slug))
@@ -113,7 +94,7 @@ def leave_group(slug: str):
 @blp.get("/groups/<slug>/members")
 @blp.arguments(schemas.MemberListQuerySchema, location="query")
 @blp.response(200, schemas.MemberListSchema)
-@_errors(404, 422)
+@blp.errors(404, 422)
 def list_members(args, slug: str):
     """Members by arrival; organisers and moderators also see pending requests."""
     page = memberships.list_members(_group(slug), _viewer(), **args)
@@ -123,38 +104,38 @@ def list_members(args, slug: str):
 @blp.post("/groups/<slug>/members/<handle>/approve")
 @login_required
 @blp.response(200, schemas.GroupMembershipSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def approve_membership(slug: str, handle: str):
     """Organisers approve a pending request."""
-    return _membership(memberships.approve_membership(_viewer(), _group(slug), _member(handle)))
+    return _membership(memberships.approve_membership(_viewer(), _group(slug), get_member_by_reference(handle)))
 
 
 @blp.post("/groups/<slug>/members/<handle>/reject")
 @login_required
 @blp.response(200, schemas.LeftSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def reject_membership(slug: str, handle: str):
-    memberships.reject_membership(_viewer(), _group(slug), _member(handle))
+    memberships.reject_membership(_viewer(), _group(slug), get_member_by_reference(handle))
     return {"role": None, "state": None}
 
 
 @blp.post("/groups/<slug>/members/<handle>/organiser")
 @login_required
 @blp.response(200, schemas.GroupMembershipSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def name_organiser(slug: str, handle: str):
     """Organisers name another active member organiser."""
-    return _membership(memberships.name_organiser(_viewer(), _group(slug), _member(handle)))
+    return _membership(memberships.name_organiser(_viewer(), _group(slug), get_member_by_reference(handle)))
 
 
 @blp.delete("/groups/<slug>/members/<handle>")
 @login_required
 @blp.arguments(ReasonSchema)
 @blp.response(200, schemas.LeftSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def remove_member(data, slug: str, handle: str):
     """Organisers (or moderators) remove a member, with a reason."""
-    memberships.remove_member(_viewer(), _group(slug), _member(handle), data["reason"])
+    memberships.remove_member(_viewer(), _group(slug), get_member_by_reference(handle), data["reason"])
     return {"role": None, "state": None}
 
 
@@ -162,7 +143,7 @@ def remove_member(data, slug: str, handle: str):
 @login_required
 @blp.arguments(HandOverSchema)
 @blp.response(200, schemas.GroupMembershipSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def hand_over_group(data, slug: str):
     """An organiser makes another member organiser and steps down to member."""
-    return _membership(memberships.hand_over_group(_viewer(), _group(slug), _member(data["handle"])))
+    return _membership(memberships.hand_over_group(_viewer(), _group(slug), get_member_by_reference(data["handle"])))

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
-
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from coopol.accounts.models import Member
-from coopol.accounts.services import find_member_by_reference, member_view, profile_counts
+from coopol.accounts.services import get_member_by_reference, member_view, profile_counts
 from coopol.core.cache import public_cache
-from coopol.core.errors import NotFound
 from coopol.core.schemas import Blueprint
 from coopol.extensions import db
 from coopol.ideas import presenters, queries, schemas, services
@@ -25,16 +20,6 @@ def _viewer():
     return current_user._get_current_object() if current_user.is_authenticated else None
 
 
-def _errors(*codes: int):
-    """Document the error answers of a route: flask-smorest's shared responses, whose schema is our one
-    error shape {code, status, message, errors}."""
-    def decorate(fn):
-        for code in codes:
-            fn = blp.alt_response(code, response=HTTPStatus(code).name)(fn)
-        return fn
-    return decorate
-
-
 def _idea(idea) -> dict:
     return presenters.one_idea_view(idea, _viewer())
 
@@ -43,7 +28,7 @@ def _idea(idea) -> dict:
 @login_required
 @blp.arguments(schemas.IdeaCreateSchema)
 @blp.response(201, schemas.IdeaSchema)
-@_errors(401, 403, 422)
+@blp.errors(401, 403, 422)
 def create_idea(data):
     """Propose an idea (published at once unless `publish` is false)."""
     return _idea(services.create_idea(_viewer(), **data))
@@ -53,7 +38,7 @@ def create_idea(data):
 @public_cache
 @blp.arguments(schemas.IdeaListQuerySchema, location="query")
 @blp.response(200, schemas.IdeaListSchema)
-@_errors(422)
+@blp.errors(422)
 def list_ideas(args):
     """Ideas, sorted and filtered; full-text search with `q`."""
     page = services.list_ideas(_viewer(), **args)
@@ -63,7 +48,7 @@ def list_ideas(args):
 @blp.get("/ideas/<int:idea_id>")
 @public_cache
 @blp.response(200, schemas.IdeaSchema)
-@_errors(404)
+@blp.errors(404)
 def get_idea(idea_id: int):
     return _idea(services.get_idea(idea_id, _viewer()))
 
@@ -72,7 +57,7 @@ def get_idea(idea_id: int):
 @login_required
 @blp.arguments(schemas.IdeaUpdateSchema)
 @blp.response(200, schemas.IdeaSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def update_idea(data, idea_id: int):
     """Edit one's idea; after others voted or commented, every version is kept."""
     idea = services.get_idea(idea_id, _viewer())
@@ -82,7 +67,7 @@ def update_idea(data, idea_id: int):
 @blp.post("/ideas/<int:idea_id>/publish")
 @login_required
 @blp.response(200, schemas.IdeaSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def publish_idea(idea_id: int):
     """Publish one's draft."""
     return _idea(services.publish_idea(_viewer(), services.get_idea(idea_id, _viewer())))
@@ -92,7 +77,7 @@ def publish_idea(idea_id: int):
 @login_required
 @blp.arguments(schemas.WithdrawSchema)
 @blp.response(200, schemas.IdeaSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def withdraw_idea(data, idea_id: int):
     idea = services.get_idea(idea_id, _viewer())
     return _idea(services.withdraw_idea(_viewer(), idea, data["reason"], data["explanation"]))
@@ -102,7 +87,7 @@ def withdraw_idea(data, idea_id: int):
 @login_required
 @blp.arguments(schemas.AnswerSchema)
 @blp.response(200, schemas.IdeaSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def answer_idea(data, idea_id: int):
     """The official answer (moderators): evaluating, accepted or rejected."""
     idea = services.get_idea(idea_id, _viewer())
@@ -117,7 +102,7 @@ def _tally(idea) -> dict:
 @login_required
 @blp.arguments(schemas.VoteSchema)
 @blp.response(200, schemas.TallySchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def vote(data, idea_id: int):
     """Support or oppose; voting again changes the vote."""
     idea = services.get_idea(idea_id, _viewer())
@@ -128,7 +113,7 @@ def vote(data, idea_id: int):
 @blp.delete("/ideas/<int:idea_id>/vote")
 @login_required
 @blp.response(200, schemas.TallySchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def withdraw_vote(idea_id: int):
     idea = services.get_idea(idea_id, _viewer())
     services.withdraw_vote(_viewer(), idea)
@@ -137,7 +122,7 @@ def withdraw_vote(idea_id: int):
 
 @blp.get("/ideas/<int:idea_id>/revisions")
 @blp.response(200, schemas.RevisionListSchema)
-@_errors(404)
+@blp.errors(404)
 def revisions(idea_id: int):
     """Every kept version, oldest first (empty until the idea was edited after others took part)."""
     idea = services.get_idea(idea_id, _viewer())
@@ -152,7 +137,7 @@ def revisions(idea_id: int):
 @blp.get("/ideas/<int:idea_id>/comments")
 @blp.arguments(schemas.CommentListQuerySchema, location="query")
 @blp.response(200, schemas.CommentListSchema)
-@_errors(404, 422)
+@blp.errors(404, 422)
 def list_comments(args, idea_id: int):
     """Comments in tree order, paginated by top-level comment."""
     idea = services.get_idea(idea_id, _viewer())
@@ -164,7 +149,7 @@ def list_comments(args, idea_id: int):
 @login_required
 @blp.arguments(schemas.CommentCreateSchema)
 @blp.response(201, schemas.CommentSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def post_comment(data, idea_id: int):
     idea = services.get_idea(idea_id, _viewer())
     comment = services.post_comment(_viewer(), idea, **data)
@@ -173,7 +158,7 @@ def post_comment(data, idea_id: int):
 
 @blp.get("/comments/<int:comment_id>")
 @blp.response(200, schemas.CommentSchema)
-@_errors(404)
+@blp.errors(404)
 def get_comment(comment_id: int):
     comment = services.get_comment(comment_id, _viewer())
     return presenters.comment_views([comment], _viewer())[0]
@@ -183,7 +168,7 @@ def get_comment(comment_id: int):
 @login_required
 @blp.arguments(schemas.CommentUpdateSchema)
 @blp.response(200, schemas.CommentSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def edit_comment(data, comment_id: int):
     comment = services.get_comment(comment_id, _viewer())
     services.edit_comment(_viewer(), comment, **data)
@@ -193,7 +178,7 @@ def edit_comment(data, comment_id: int):
 @blp.delete("/comments/<int:comment_id>")
 @login_required
 @blp.response(200, schemas.CommentSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def delete_comment(comment_id: int):
     """Soft delete: the thread stays, the text goes."""
     comment = services.get_comment(comment_id, _viewer())
@@ -205,7 +190,7 @@ def delete_comment(comment_id: int):
 @login_required
 @blp.arguments(schemas.CommentVoteSchema)
 @blp.response(200, schemas.CommentSchema)
-@_errors(401, 403, 404, 409, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def vote_comment(data, comment_id: int):
     """Up or down; the same value again withdraws the vote."""
     comment = services.get_comment(comment_id, _viewer())
@@ -216,7 +201,7 @@ def vote_comment(data, comment_id: int):
 @blp.delete("/comments/<int:comment_id>/vote")
 @login_required
 @blp.response(200, schemas.CommentSchema)
-@_errors(401, 403, 404, 409)
+@blp.errors(401, 403, 404, 409)
 def withdraw_comment_vote(comment_id: int):
     comment = services.get_comment(comment_id, _viewer())
     services.withdraw_comment_vote(_viewer(), comment)
@@ -225,22 +210,15 @@ def withdraw_comment_vote(comment_id: int):
 
 @blp.get("/members/<handle>")
 @blp.response(200, schemas.MemberProfileSchema)
-@_errors(404)
+@blp.errors(404)
 def member_profile(handle: str):
     """A member's public profile: `alice` here, `alice@ally.example` for a member of an ally known here."""
-    member = _public_member(handle)
+    member = get_member_by_reference(handle)
     ideas = db.session.scalar(select(func.count(Idea.id)).where(
         Idea.author_id == member.id, Idea.state != IdeaState.DRAFT, Idea.removed_at.is_(None),
         Idea.hidden_at.is_(None))) or 0
     return {**member_view(member), "follower_count": 0, "following_count": 0, **profile_counts(member),
             "idea_count": ideas}
-
-
-def _public_member(handle: str) -> Member:
-    member = find_member_by_reference(handle)
-    if member is None:
-        raise NotFound(_("No member '%(handle)s'.", handle=handle))
-    return member
 
 
 @blp.get("/stats")

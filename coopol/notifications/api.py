@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from flask import current_app
@@ -16,14 +15,6 @@ from coopol.notifications.models import FollowKind, Notification
 
 blp = Blueprint("notifications_api", __name__, url_prefix="/api/v1",
                 description="Following, the home feed, notifications and their preferences")
-
-
-def _errors(*codes: int):
-    def decorate(fn):
-        for code in codes:
-            fn = blp.alt_response(code, response=HTTPStatus(code).name)(fn)
-        return fn
-    return decorate
 
 
 def notification_view(n: Notification, actors: dict[int, Any]) -> dict[str, Any]:
@@ -50,7 +41,7 @@ def notification_views(rows: list[Notification]) -> list[dict[str, Any]]:
 @blp.get("/notifications")
 @blp.arguments(schemas.NotificationQuerySchema, location="query")
 @blp.response(200, schemas.NotificationListSchema)
-@_errors(401, 422)
+@blp.errors(401, 422)
 def list_notifications(args):
     """My notifications, newest first (`unread=true`: only those not read yet)."""
     member = require_member()
@@ -62,7 +53,7 @@ def list_notifications(args):
 @blp.post("/notifications/read")
 @blp.arguments(schemas.MarkReadSchema)
 @blp.response(200, schemas.MarkedSchema)
-@_errors(401, 404, 422)
+@blp.errors(401, 404, 422)
 def mark_read(data):
     """Mark one notification (`id`), several (`ids`) or all of them (`all`, or an empty body) read."""
     member = require_member()
@@ -78,7 +69,7 @@ def mark_read(data):
 @blp.get("/feed")
 @blp.arguments(schemas.CursorQuerySchema, location="query")
 @blp.response(200, schemas.FeedSchema)
-@_errors(401, 422)
+@blp.errors(401, 422)
 def home_feed(args):
     """What the members, ideas, groups, tags and scopes I follow did, newest first."""
     items, next_cursor = feed.feed_page(require_member(), cursor=args["cursor"], limit=args["limit"])
@@ -87,7 +78,7 @@ def home_feed(args):
 
 @blp.get("/me/preferences")
 @blp.response(200, schemas.PreferencesSchema)
-@_errors(401)
+@blp.errors(401)
 def get_preferences():
     """Where each kind of notice goes (web, email, off), the e-mail digest, private follow lists."""
     return preferences.get_preferences(require_member())
@@ -96,7 +87,7 @@ def get_preferences():
 @blp.patch("/me/preferences")
 @blp.arguments(schemas.PreferencesUpdateSchema)
 @blp.response(200, schemas.PreferencesSchema)
-@_errors(401, 422)
+@blp.errors(401, 422)
 def update_preferences(data):
     """Change some of my choices; the others stay."""
     return preferences.update_preferences(require_member(), **data)
@@ -104,7 +95,7 @@ def update_preferences(data):
 
 @blp.get("/me/following")
 @blp.response(200, schemas.FollowListSchema)
-@_errors(401)
+@blp.errors(401)
 def my_following():
     """What I follow, by kind."""
     return follows.list_following(require_member())
@@ -129,7 +120,7 @@ def _follow_routes(path: str, kind: str, name: str, doc: str) -> None:
     put.__doc__, delete.__doc__ = f"Follow {doc}.", f"Stop following {doc}."
     put.__name__, delete.__name__ = f"follow_{name}", f"unfollow_{name}"
     for method, view in (("PUT", put), ("DELETE", delete)):
-        view = _errors(401, 404, 422)(blp.response(200, schemas.FollowingSchema)(view))
+        view = blp.errors(401, 404, 422)(blp.response(200, schemas.FollowingSchema)(view))
         blp.route(path, methods=[method], endpoint=view.__name__)(view)
 
 
