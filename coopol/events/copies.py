@@ -112,10 +112,15 @@ def save_copy(*, ap_id: str, origin_host: str, origin_name: str | None = None, u
     return event
 
 
-def set_origin_counts(event: Event, *, going: int | None, waitlist: int | None = None) -> Event:
-    """The counts the origin reports (participantCount, its waitlist), shown on the copy everywhere."""
+def set_origin_counts(event: Event, *, going: int | None, waitlist: int | None = None,
+                      updated: datetime | None = None) -> Event:
+    """The counts the origin reports (participantCount, its waitlist), shown on the copy everywhere;
+    `updated` is the origin's time of that state (the caller ignores what is older than
+    `event.origin_updated_at`)."""
     if event.is_local:
         raise PermissionDenied(_("Only copies of allies' gatherings follow their origin."))
+    if updated is not None:
+        event.origin_updated_at = max(updated, event.origin_updated_at or updated)
     if going is not None:
         event.reported_going_count = max(0, int(going))
     if waitlist is not None:

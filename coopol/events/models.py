@@ -131,6 +131,11 @@ class Event(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Local: when its counts last changed (an RSVP); allies are shown max(updated_at, counts_at) as the
+    # Event's `updated`. Copy: the origin's `updated` of the last Event applied, so an older one that is
+    # delivered after a newer (two deliveries in flight) is ignored instead of bringing back stale counts.
+    counts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    origin_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Moderation (the same columns as on ideas and groups).
     hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -57,9 +57,11 @@ def _move_counts(event: Event, previous: str | None, status: str | None) -> None
     if status is not None:
         column = _COUNTER[RsvpStatus(status)]
         values[column] = getattr(Event, column) + 1
+    if event.is_local:
+        values["counts_at"] = utcnow()
     db.session.execute(update(Event).where(Event.id == event.id).values(**values)
                        .execution_options(synchronize_session=False))
-    db.session.expire(event, ["going_count", "waitlist_count", "pending_count"])
+    db.session.expire(event, ["going_count", "waitlist_count", "pending_count", "counts_at"])
 
 
 def _has_place(event: Event) -> bool:

@@ -104,7 +104,7 @@ def event_document(event: Event) -> dict[str, Any]:
         "attendees": {"id": f"{ap_id}/attendees", "type": "OrderedCollection", "totalItems": going},
         "scope": event.scope,
         "published": _iso(event.published_at or event.created_at),
-        "updated": _iso(event.updated_at),
+        "updated": _iso(max(event.updated_at, event.counts_at or event.updated_at)),
         "commentsEnabled": False,
     }
     if event.language and event.language != "und":
@@ -140,6 +140,7 @@ class EventData:
     fields: dict[str, Any]
     going: int | None
     waitlist: int | None
+    updated: datetime | None = None
 
 
 def _int(value: Any) -> int | None:
@@ -219,4 +220,4 @@ def parse_event(doc: Any) -> EventData:
     return EventData(id=ap_id, host=id_of(doc.get("attributedTo")) if not isinstance(doc.get("attributedTo"), list)
                      else next((id_of(a) for a in doc["attributedTo"] if id_of(a)), None),
                      url=doc.get("url") if isinstance(doc.get("url"), str) else None, fields=fields,
-                     going=going, waitlist=_int(doc.get("waitlistCount")))
+                     going=going, waitlist=_int(doc.get("waitlistCount")), updated=_datetime(doc.get("updated")))

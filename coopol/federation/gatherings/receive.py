@@ -79,11 +79,14 @@ def store_event(document: dict[str, Any], sender: Sender) -> Event:
     existing = find_copy(data.id)
     if existing is not None and existing.is_local:
         raise Ignored("our own gathering")
+    if existing is not None and data.updated is not None and existing.origin_updated_at is not None \
+            and data.updated < existing.origin_updated_at:
+        raise Ignored("older than the state of the gathering already shown here")  # deliveries crossed
     with _quietly():
         event = save_copy(ap_id=data.id, origin_host=sender.host, origin_name=sender.origin_name[:200], url=data.url,
                           organiser=organiser, group_id=group.id if group is not None and not group.is_local else None,
                           **data.fields)
-        set_origin_counts(event, going=data.going, waitlist=data.waitlist)
+        set_origin_counts(event, going=data.going, waitlist=data.waitlist, updated=data.updated)
     return event
 
 

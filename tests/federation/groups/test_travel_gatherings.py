@@ -282,3 +282,41 @@ def _ics(party, event_id, handle):
         return calendar([db.session.get(Event, event_id)], "mine", viewer=viewer)
 
     return party.query(feed)
+
+
+def test_a_count_update_delivered_after_a_newer_one_leaves_the_newest_counts(parties):
+    """Two RSVPs at the origin are two `Update`s in flight; the older may reach an ally last (another worker,
+    a retry). The copy keeps the state of the newest `updated` it has applied."""
+    import uuid
+
+    from tests.federation.conftest import group_signer, signed_post
+
+    a, b = parties(2)
+    for handle in ("alice", "ann", "amy"):
+        a.member(handle)
+    event = host_event(a, "alice", capacity=2)
+    settle(a, b)
+    on_b = copy_id(b, event["ap_id"])
+    before = a.query(lambda: len(_payloads("Announce")))
+    _rsvp(a, event["id"], "alice")
+    _rsvp(a, event["id"], "ann")
+    _rsvp(a, event["id"], "amy")  # the waitlist
+    updates = a.query(lambda: _payloads("Announce")[before:])
+    assert [u["object"]["object"]["participantCount"] for u in updates] == [1, 2, 2]
+    assert [u["object"]["object"].get("waitlistCount") for u in updates] == [0, 0, 1]
+    stamps = [u["object"]["object"]["updated"] for u in updates]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+    signer = group_signer(a)
+
+    def deliver(activity):
+        retried = {**activity, "id": f"{a.url}/activities/{uuid.uuid4()}"}  # not deduplicated by id
+        assert signed_post(f"{b.url}/inbox", retried, *signer).status_code == 202
+
+    deliver(updates[2])
+    assert counts(b, on_b) == (2, 1)
+    deliver(updates[0])  # older: changes nothing
+    deliver(updates[1])
+    assert counts(b, on_b) == (2, 1)
+    a.api("DELETE", f"/events/{event['id']}/rsvp", as_="ann")  # amy moves up; a newer state applies
+    settle(a, b)
+    assert counts(a, event["id"]) == counts(b, on_b) == (2, 0)
