@@ -149,13 +149,14 @@ def clean_sent_online_url(value: Any) -> str | None:
 
 
 def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id: str | None = None,
-                      online_url: Any = KEEP) -> str | None:
+                      online_url: Any = KEEP, answered: datetime | None = None) -> str | None:
     """The origin's answer for one person on a copy: `going`, `waitlisted`, `pending`, or None (Reject,
     or they left there). Publishes `rsvp_changed` when it changes something; the previous status.
 
     `online_url`: the link the origin sent this member with its answer (None: no link, or it was
     withdrawn; `KEEP`: it said nothing). Kept on their RSVP while going, for them only; any other
-    status forgets it."""
+    status forgets it. `answered`: the origin's time of this answer; one older than the last applied
+    changes nothing (answers crossed in flight)."""
     if event.is_local:
         raise PermissionDenied(_("Only copies of allies' gatherings follow their origin."))
     if status is not None:
@@ -163,6 +164,10 @@ def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id
     guards.lock_event(event)
     row = rsvp_of(event, member)
     previous = row.status if row else None
+    if row is not None and answered is not None and row.answered_at is not None and answered < row.answered_at:
+        return previous
+    if row is not None and answered is not None:
+        row.answered_at = answered
     link = None if status != RsvpStatus.GOING else (
         row.online_url if online_url is KEEP and row is not None else
         None if online_url is KEEP else clean_sent_online_url(online_url))
@@ -176,7 +181,7 @@ def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id
         db.session.delete(row)
     elif row is None:
         db.session.add(Rsvp(event_id=event.id, member_id=member.id, status=status, public=False, queued_at=now,
-                            created_at=now, updated_at=now, ap_id=ap_id, online_url=link))
+                            created_at=now, updated_at=now, ap_id=ap_id, online_url=link, answered_at=answered))
     else:
         row.status, row.updated_at, row.online_url = status, now, link
     db.session.flush()

@@ -238,6 +238,9 @@ class Rsvp(db.Model):
     # On a copy: the online link the origin sent this member (privately, with its Accept) while going;
     # the copy's own `online_url` stays empty. Unused on our own gatherings.
     online_url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    # On a copy: the origin's time (`published`) of the last answer applied; an older answer delivered
+    # after a newer one (a TentativeAccept overtaking the Accept of a promotion) changes nothing.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     event: Mapped[Event] = relationship()
     member: Mapped[Member] = relationship(lazy="joined", innerjoin=True)

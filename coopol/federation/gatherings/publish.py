@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 
 from coopol.accounts.models import Member
 from coopol.core.events import subscribe
+from coopol.core.time import utcnow
 from coopol.events.models import Event, Rsvp, RsvpStatus
 from coopol.extensions import db
 from coopol.federation.actors import group_id
 from coopol.federation.content.objects import actor_id
 from coopol.federation.content.publish import _send_from_group, announce, announce_to_followers
-from coopol.federation.gatherings.objects import CONTEXT, event_ap_id, event_document, host_actor, online_link
+from coopol.federation.gatherings.objects import CONTEXT, _iso, event_ap_id, event_document, host_actor, online_link
 from coopol.federation.groups.publish import _ally_of, answer_join
 from coopol.federation.models import OutboxActivity
 from coopol.federation.outbox import ally_inboxes, build_activity
@@ -137,11 +138,13 @@ def answer_rsvp(event: Event, member: Member, status: str | None, *, join: dict[
     join = join or _join_of(event, member)
     kinds = {RsvpStatus.GOING.value: "Accept", RsvpStatus.WAITLISTED.value: "TentativeAccept"}
     kind = kinds.get(status or "", "Reject")
+    # `published`: the ally keeps the newest answer when two cross in flight (TentativeAccept, then Accept).
+    published = _iso(utcnow())
     if kind == "Reject":
-        answer_join(group_id(), member, target, False, join=join, summary=summary)
+        answer_join(group_id(), member, target, False, join=join, summary=summary, published=published)
     elif kind == "Accept":  # with the online link, for this person only (never in the public Event)
         answer_join(group_id(), member, target, True, join=join, onlineUrl=online_link(event),
-                    **{"@context": CONTEXT})
+                    published=published, **{"@context": CONTEXT})
     else:
         ally = _ally_of(member.host)
         if ally is None:
@@ -149,7 +152,7 @@ def answer_rsvp(event: Event, member: Member, status: str | None, *, join: dict[
         from coopol.federation.outbox import enqueue_activity
 
         enqueue_activity(build_activity("TentativeAccept", group_id(), join, to=[member.ap_id],
-                                        summary="on the waitlist"), [ally.delivery_inbox])
+                                        summary="on the waitlist", published=published), [ally.delivery_inbox])
 
 
 def on_rsvp_changed(event: Event, member: Member, status: str | None, previous: str | None = None,

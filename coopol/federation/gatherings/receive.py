@@ -24,6 +24,7 @@ from coopol.accounts.models import Member
 from coopol.core.errors import DomainError
 from coopol.events.models import Event
 from coopol.extensions import db
+from coopol.federation.content.objects import _datetime
 from coopol.federation.content.people import member_for_actor
 from coopol.federation.content.receive import Ignored, Sender
 from coopol.federation.gatherings.objects import event_ap_id, parse_event
@@ -190,7 +191,8 @@ def _on_answer(activity: dict[str, Any], sender: Sender) -> bool:
     if sender.announced or copy.origin_host != sender.host or sender.actor != sender.ally_group:
         raise Ignored("the origin's Group answers for its gatherings")
     with _quietly():
-        apply_origin_rsvp(copy, member, ANSWERS[type_of(activity)], online_url=_online_link(activity))
+        apply_origin_rsvp(copy, member, ANSWERS[type_of(activity)], online_url=_online_link(activity),
+                          answered=_datetime(activity.get("published")))
     return True
 
 

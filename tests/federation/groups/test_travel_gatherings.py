@@ -320,3 +320,32 @@ def test_a_count_update_delivered_after_a_newer_one_leaves_the_newest_counts(par
     a.api("DELETE", f"/events/{event['id']}/rsvp", as_="ann")  # amy moves up; a newer state applies
     settle(a, b)
     assert counts(a, event["id"]) == counts(b, on_b) == (2, 0)
+
+
+def test_an_answer_delivered_after_a_newer_one_leaves_the_newest_status(parties):
+    """A waitlisted person is promoted: TentativeAccept, then Accept. If the TentativeAccept reaches their
+    instance last (a retry), they stay going."""
+    import uuid
+
+    from tests.federation.conftest import group_signer, signed_post
+
+    a, b = parties(2)
+    a.member("alice")
+    b.member("bob")
+    event = host_event(a, "alice", capacity=1)
+    _rsvp(a, event["id"], "alice")
+    settle(a, b)
+    on_b = copy_id(b, event["ap_id"])
+    _rsvp(b, on_b, "bob")
+    settle(a, b)
+    assert status(b, on_b, "bob") == "waitlisted"
+    a.api("DELETE", f"/events/{event['id']}/rsvp", as_="alice")
+    settle(a, b)
+    assert status(b, on_b, "bob") == "going"
+    (tentative,) = a.query(lambda: _payloads("TentativeAccept"))
+    (accept,) = [p for p in a.query(lambda: _payloads("Accept")) if p["object"].get("actor") == f"{b.url}/u/bob"]
+    assert tentative["published"] < accept["published"]
+    retried = {**tentative, "id": f"{a.url}/activities/{uuid.uuid4()}"}
+    assert signed_post(f"{b.url}/inbox", retried, *group_signer(a)).status_code == 202
+    assert status(b, on_b, "bob") == "going"
+    assert counts(b, on_b) == (1, 0)
