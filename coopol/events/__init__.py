@@ -22,7 +22,8 @@ Services (all take the acting member first where there is one, flush and never c
   `rsvps.list_attendees(event, viewer, ...)`, `rsvps.status_of(event, member)`, `rsvps.promote_waitlist(event)`
 - copies of allies' gatherings (federation): `copies.save_copy(...)`, `copies.set_origin_counts(event,
   going=, waitlist=)`, `copies.apply_origin_rsvp(event, member, status, *, online_url=KEEP)` (the link the
-  origin sent that member, kept on their RSVP while going), `copies.delete_copy(event)`
+  origin sent that member, kept on their RSVP while going), `copies.delete_copy(event)`,
+  `copies.restore_copy(event)`
 - presenters: `presenters.event_views(events, viewer)`, `presenters.one_event_view(event, viewer)`
 
 Domain events published (coopol/core/events.py; handlers run inside the publisher's transaction):
@@ -33,6 +34,7 @@ Domain events published (coopol/core/events.py; handlers run inside the publishe
   (`event.is_local` False) when its origin changed it: federation must not re-send those.
 - `event_cancelled(event, reason)`: cancelled by its organisers (also recorded as an EventChange)
 - `event_removed(event)`: removed by moderators
+- `event_restored(event)`: a removal reversed (restore, or an appeal upheld)
 - `event_reported(event)`: its report (minutes, turnout) filed or corrected
 - `rsvp_changed(event, member, status, previous)`: status and previous in `going | waitlisted | pending | None`;
   published for every change of a person's status, waitlist promotions and approvals included.
@@ -55,7 +57,7 @@ def register(app: Flask) -> None:
     from coopol.events import api, calendars, labels, routes  # noqa: F401  (labels: the tables are then defined)
     from coopol.events.groups_space import register_with_groups
     from coopol.events.privacy import init_privacy
-    from coopol.events.services import count_upcoming_events, on_content_removed
+    from coopol.events.services import count_upcoming_events, on_content_removed, on_content_restored
     from coopol.events.stats import gathering_stats
 
     for key, value in SETTINGS.items():
@@ -69,3 +71,4 @@ def register(app: Flask) -> None:
     register_counter(app, "events", _l("upcoming gatherings"), count_upcoming_events, order=50)
     register_participation(app, "gatherings", gathering_stats)
     subscribe(app, "content_removed", on_content_removed)  # moderation's removal, by name only
+    subscribe(app, "content_restored", on_content_restored)

@@ -197,3 +197,14 @@ def delete_copy(event: Event) -> None:
     event.removed_at = event.removed_at or utcnow()
     db.session.flush()
     publish("event_removed", event=event)
+
+
+def restore_copy(event: Event) -> bool:
+    """The origin reversed its removal (`Undo(Delete)`): the copy is listed again. False if it was not removed."""
+    if event.is_local:
+        raise PermissionDenied(_("Only copies of allies' gatherings follow their origin."))
+    if event.removed_at is None:
+        return False
+    event.removed_at = None
+    db.session.flush()
+    return True

@@ -292,6 +292,13 @@ def on_content_removed(target_type: str, target: Any, **_: Any) -> None:
         publish("event_removed", event=target)
 
 
+def on_content_restored(target_type: str, target: Any, action: Any = None, **_: Any) -> None:
+    """A removal reversed (restore, or an appeal upheld): `event_restored` (allies show it again)."""
+    if target_type == "event" and isinstance(target, Event) and "removed_at" in (getattr(action, "changes", None)
+                                                                                  or {}):
+        publish("event_restored", event=target)
+
+
 def find_event(event_id: Any) -> Event | None:
     if isinstance(event_id, bool) or not isinstance(event_id, int) or not 1 <= event_id <= MAX_ID:
         return None

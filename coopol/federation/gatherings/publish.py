@@ -2,8 +2,9 @@
 
 Origin (OUR gathering): published → our party Group announces `Create` of the `Event`; changed,
 cancelled, or any RSVP changed → `Update` with the counts (the origin is the one source of truth: every
-ally then shows the same counts); removed by moderators → `Delete`. One `Update` per gathering per
-transaction: later changes in the same transaction rewrite its payload, so allies get the final counts.
+ally then shows the same counts); removed by moderators → `Delete` (restored → `Undo(Delete)`, then
+`Update`). One `Update` per gathering per transaction: later changes in the same transaction rewrite its
+payload, so allies get the final counts.
 An ally's person RSVPed: `Accept` when going (at once, or later when promoted from the waitlist or
 approved; it carries the online link, `onlineUrl`, for them alone, and is sent again when the link
 changes), `TentativeAccept` while on the waitlist, nothing while pending approval, `Reject` when an
@@ -121,6 +122,13 @@ def on_event_removed(event: Event, **_: Any) -> None:
                          summary="removed by a moderator")
 
 
+def on_event_restored(event: Event, **_: Any) -> None:
+    """A removal reversed: `Undo(Delete)` of the gathering, then its current state (it may have changed)."""
+    if event.is_local and ally_inboxes():
+        _send_from_group("Undo", {"type": "Delete", "actor": group_id(), "object": event_ap_id(event)})
+        announce_event(event)
+
+
 def _join_of(event: Event, member: Member) -> dict[str, Any]:
     ap_id = db.session.scalar(select(Rsvp.ap_id).where(Rsvp.event_id == event.id, Rsvp.member_id == member.id))
     join = {"type": "Join", "actor": member.ap_id, "object": event_ap_id(event)}
@@ -191,6 +199,7 @@ EVENTS = {
     "event_cancelled": on_event_changed,
     "event_reported": on_event_changed,
     "event_removed": on_event_removed,
+    "event_restored": on_event_restored,
     "rsvp_changed": on_rsvp_changed,
 }
 

@@ -2,7 +2,7 @@
 
 - announced by an ally's party Group: `Create`/`Update` of one of its `Event`s → our copy
   (`coopol.events.copies.save_copy`) with the origin's counts (`set_origin_counts`); `Delete` → the copy
-  goes (`delete_copy`);
+  goes (`delete_copy`), `Undo(Delete)` → it comes back (`restore_copy`);
 - a person of an ally sends `Join` for one of OUR gatherings → `rsvps.rsvp` with that person: the
   answer is sent by publish.py from `rsvp_changed` (Accept, TentativeAccept, or nothing while pending);
   refused (full without waitlist, cancelled, over, banned) → `Reject`. Asked again → the same answer
@@ -128,6 +128,21 @@ def _on_delete(activity: dict[str, Any], sender: Sender) -> bool:
     return True
 
 
+def _on_undo_delete(activity: dict[str, Any], sender: Sender) -> bool:
+    from coopol.events.copies import find_copy, restore_copy
+
+    target = id_of(activity["object"].get("object")) if isinstance(activity.get("object"), dict) else None
+    copy = find_copy(target) if target else None
+    if copy is None:
+        return False
+    if copy.is_local or copy.origin_host != sender.host or sender.actor != sender.ally_group:
+        raise Ignored("a gathering is restored by its origin's Group")
+    with _quietly():
+        if not restore_copy(copy):
+            raise Ignored("the gathering is not removed here")
+    return True
+
+
 # ----------------------------------------------------------------------------------- RSVPs
 
 
@@ -213,6 +228,8 @@ def dispatch(activity: dict[str, Any], sender: Sender) -> bool:
         return _on_document(activity, sender)
     if kind == "Delete":
         return _on_delete(activity, sender)
+    if kind == "Undo" and inner == "Delete":
+        return _on_undo_delete(activity, sender)
     return False
 
 

@@ -189,6 +189,11 @@ def test_approval_undo_join_and_moderator_removal(parties):
                                                           "target_id": event["id"], "reason": "spam"}, expect=201)
     settle(a, b)
     assert b.api("GET", f"/events/{on_b}").status_code == 404
+    a.api("POST", "/moderation/actions", as_="mod", json={"action": "restore", "target_type": "event",
+                                                          "target_id": event["id"], "reason": "not spam"},
+          expect=201)
+    settle(a, b)
+    assert view(b, on_b)["title"] == "Night bus rally"  # allies list it again
 
 
 def test_a_new_ally_receives_the_groups_and_upcoming_gatherings_made_before(instance):
