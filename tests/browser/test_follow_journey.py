@@ -120,6 +120,8 @@ def test_a_member_follows_an_allys_member_is_told_of_replies_and_reads_mail_in_f
                 break
             time.sleep(0.3)
         expect(ana.get_by_test_id("unread-count")).to_have_text("1")
+        expect(ana.get_by_test_id("menu-unread")).to_be_visible()  # the menu is folded on a phone
+        expect(ana.get_by_test_id("menu-unread")).to_have_text("1")
         reply_seconds = time.monotonic() - told
     ana.goto("/notifications")
     expect(ana.locator("main")).to_contain_text("Bob replied to your comment on “Free night buses”.")
