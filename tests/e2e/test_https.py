@@ -13,7 +13,6 @@ through REQUESTS_CA_BUNDLE. The test itself writes through the services on each 
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.e2e.conftest import COOPOL, free_port
+from tests.tls import make_certificates
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -40,45 +40,6 @@ def _can_unshare() -> bool:
 
 needs_namespace = pytest.mark.skipif(NGINX is None or not _can_unshare(),
                                      reason="needs nginx and root (network and mount namespaces)")
-
-
-def _certificates(folder: Path) -> Path:
-    """A CA, and one server certificate per name signed by it; returns the CA's PEM file."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Coopol test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-          .not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    ca_file = folder / "ca.pem"
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    for name, _address in NAMES.values():
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        (folder / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (folder / f"{name}.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                               serialization.PrivateFormat.PKCS8,
-                                                               serialization.NoEncryption()))
-    return ca_file
 
 
 def _nginx_conf(folder: Path, ports: dict[str, int]) -> Path:
@@ -177,7 +138,7 @@ def test_two_instances_behind_nginx_over_https_ally_and_federate(tmp_path):
     from coopol.ideas.services import create_idea
     from coopol.ideas.votes import cast_vote
 
-    ca = _certificates(tmp_path)
+    ca = make_certificates(tmp_path, [name for name, _address in NAMES.values()])
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1 localhost\n" + "".join(f"{address} {name}\n" for name, address in NAMES.values()))
     ports = {key: free_port() for key in NAMES}
