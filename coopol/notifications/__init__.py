@@ -59,11 +59,14 @@ def register(app: Flask) -> None:
     def follow_box(member: Any) -> Markup:
         if member.is_erased:
             return Markup("")
-        is_self = current_user.is_authenticated and current_user.id == member.id
-        button = follow_button("member", member.handle, member.id) if not is_self else Markup("")
+        signed_in = current_user.is_authenticated and current_user.id != member.id
+        # A member I block shows only "Unblock" (following them would be refused); whether they block me is
+        # not shown (blocks are private): their follow button says so when used.
+        blocked = store.is_blocked(current_user, member) if signed_in else None
+        button = follow_button("member", member.handle, member.id) if signed_in and not blocked else Markup("")
         return Markup(app.jinja_env.get_template("notifications/_profile.html").render(
             member=member, followers=follows.follower_count(member), following=follows.following_count(member),
-            button=button))
+            button=button, block_state=blocked, request=request))
 
     @app.context_processor
     def notification_helpers():
