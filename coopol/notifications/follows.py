@@ -190,6 +190,12 @@ def follower_count(member: Member) -> int:
         Follow.state == FollowState.ACTIVE)) or 0
 
 
+def count_following(kind: str, target: str) -> int:
+    """How many follow this (a tag, a scope...): one count on the (kind, target) index."""
+    return db.session.scalar(select(func.count(Follow.id)).where(
+        Follow.kind == kind, Follow.target == target, Follow.state == FollowState.ACTIVE)) or 0
+
+
 def following_count(member: Member) -> int:
     return db.session.scalar(select(func.count(Follow.id)).where(
         Follow.member_id == member.id, Follow.kind == FollowKind.MEMBER,
