@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
 from coopol.accounts.models import Member
 from coopol.core.errors import DomainError, PermissionDenied
@@ -32,6 +33,7 @@ from coopol.extensions import db
 from coopol.federation.activities import ActivityHandler, InboxContext, register_handler, registered_handler
 from coopol.federation.actors import local_member_for_actor, member_actor_id
 from coopol.federation.alliances import find_ally, is_allied
+from coopol.federation.models import OutboxActivity
 from coopol.federation.outbox import build_activity, enqueue_activity
 from coopol.federation.protocol import id_of
 from coopol.notifications import follows
@@ -173,12 +175,31 @@ def _our_follow(activity: dict[str, Any], ctx: InboxContext) -> Follow | None:
     return row
 
 
+def _answers_our_person(activity: dict[str, Any], ctx: InboxContext) -> bool:
+    """An answer to a Follow one of our Persons sent to this actor, whether or not it is still there (our
+    member unfollowed before the answer came): acknowledged, not refused."""
+    if _our_follow(activity, ctx) is not None:
+        return True
+    inner = activity.get("object")
+    if isinstance(inner, dict) and inner.get("actor"):
+        follow = inner
+    else:
+        sent = db.session.scalar(select(OutboxActivity).where(OutboxActivity.ap_id == id_of(inner),
+                                                              OutboxActivity.type == "Follow"))
+        follow = sent.payload if sent is not None else {}
+    return _our_person(id_of(follow.get("actor"))) is not None and id_of(follow.get("object")) == ctx.actor_id
+
+
 def _receive_accept(activity: dict[str, Any], ctx: InboxContext) -> None:
-    follows.accept_remote_follow(id_of(activity.get("object")) or "")
+    row = _our_follow(activity, ctx)
+    if row is not None:
+        follows.accept_remote_follow(row.ap_id or "")
 
 
 def _receive_reject(activity: dict[str, Any], ctx: InboxContext) -> None:
-    follows.refuse_remote_follow(id_of(activity.get("object")) or "")
+    row = _our_follow(activity, ctx)
+    if row is not None:
+        follows.refuse_remote_follow(row.ap_id or "")
 
 
 # ------------------------------------------------------------------------------------ dispatch
@@ -224,8 +245,8 @@ def register_handlers() -> None:
                _verify_person_follow)
     _take_over("Undo", "Follow", _is_person_undo, _receive_person_undo, _verify_person_undo)
     for inner in ("Follow", None):  # Mastodon may answer with the Follow's id instead of the object
-        _take_over("Accept", inner, lambda a, ctx: _our_follow(a, ctx) is not None, _receive_accept)
-        _take_over("Reject", inner, lambda a, ctx: _our_follow(a, ctx) is not None, _receive_reject)
+        _take_over("Accept", inner, _answers_our_person, _receive_accept)
+        _take_over("Reject", inner, _answers_our_person, _receive_reject)
 
 
 def register(app: Flask) -> None:

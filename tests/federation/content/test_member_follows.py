@@ -63,6 +63,21 @@ def test_an_allys_member_follows_ours_accepted_counted_and_undone(parties):
     assert b.api("GET", "/me/following", as_="bob", expect=200).get_json()["members"] == []
 
 
+def test_an_answer_to_a_follow_undone_meanwhile_is_acknowledged(parties):
+    a, b = _pair(parties)
+    ana = f"ana@{a.host}"
+    b.api("PUT", f"/members/{ana}/follow", as_="bob", expect=200)
+    b.live.drain()  # the Follow reaches A, whose Accept waits in its outbox
+    b.api("DELETE", f"/members/{ana}/follow", as_="bob", expect=200)
+    b.live.drain()
+    assert _follow_rows(a) == [] and _follow_rows(b) == []
+    settle(a, b)  # the Accept of a follow B no longer has
+    assert _follow_rows(a) == [] and _follow_rows(b) == []
+    sent = a.live.deliveries()
+    assert ("Accept", "delivered") in sent
+    assert all(state == "delivered" for _kind, state in sent + b.live.deliveries()), sent
+
+
 def test_a_block_ends_follows_on_both_sides_and_refuses_new_ones(parties):
     a, b = _pair(parties)
     ana, bob = f"ana@{a.host}", f"bob@{b.host}"
