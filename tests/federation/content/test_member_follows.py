@@ -24,17 +24,17 @@ def _follow_rows(party: Party) -> list[tuple[int, str, str]]:
         select(Follow).where(Follow.kind == "member").order_by(Follow.id))])
 
 
-def _pair(parties) -> tuple[Party, Party]:
+def _pair(parties) -> tuple[Party, Party, dict]:
     a, b = parties(2)
     a.member("ana")
     b.member("bob")
-    publish(a, "ana")  # B knows ana from her idea's copy
+    idea = publish(a, "ana")  # B knows ana from her idea's copy
     settle(a, b)
-    return a, b
+    return a, b, idea
 
 
 def test_an_allys_member_follows_ours_accepted_counted_and_undone(parties):
-    a, b = _pair(parties)
+    a, b, idea = _pair(parties)
     ana = f"ana@{a.host}"
     answer = b.api("PUT", f"/members/{ana}/follow", as_="bob", expect=200).get_json()
     assert answer == {"following": True, "state": "pending"}  # until A accepts
@@ -64,7 +64,7 @@ def test_an_allys_member_follows_ours_accepted_counted_and_undone(parties):
 
 
 def test_an_answer_to_a_follow_undone_meanwhile_is_acknowledged(parties):
-    a, b = _pair(parties)
+    a, b, idea = _pair(parties)
     ana = f"ana@{a.host}"
     b.api("PUT", f"/members/{ana}/follow", as_="bob", expect=200)
     b.live.drain()  # the Follow reaches A, whose Accept waits in its outbox
@@ -79,7 +79,7 @@ def test_an_answer_to_a_follow_undone_meanwhile_is_acknowledged(parties):
 
 
 def test_a_block_ends_follows_on_both_sides_and_refuses_new_ones(parties):
-    a, b = _pair(parties)
+    a, b, idea = _pair(parties)
     ana, bob = f"ana@{a.host}", f"bob@{b.host}"
     publish(b, "bob")
     settle(a, b)
@@ -106,6 +106,12 @@ def test_a_block_ends_follows_on_both_sides_and_refuses_new_ones(parties):
     assert a.api("GET", "/notifications", as_="ana", expect=200).get_json()["items"] == before
     rejects = [x for x in _sent(a, "Reject") if x["actor"] == f"{a.url}/u/ana"]
     assert len(rejects) == 2 and all(x["object"]["actor"] == f"{b.url}/u/bob" for x in rejects)
+    # bob comments on ana's idea from B: applied at A, ana is not told
+    on_b = b.copy_of(idea["ap_id"])["id"]
+    b.api("POST", f"/ideas/{on_b}/comments", as_="bob", expect=201, json={"body": "Hello @ana@" + a.host})
+    settle(a, b)
+    assert [c["body"] for c in a.comments(idea["id"])] == ["Hello @ana@" + a.host]
+    assert a.api("GET", "/notifications", as_="ana", expect=200).get_json()["items"] == before
     # ana cannot follow bob while she blocks him; unblocking lets her
     refused = a.api("PUT", f"/members/{bob}/follow", as_="ana", expect=422).get_json()
     assert "handle" in refused["errors"]
