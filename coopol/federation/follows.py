@@ -110,7 +110,7 @@ def _receive_person_follow(activity: dict[str, Any], ctx: InboxContext) -> None:
     if followed is None:  # erased meanwhile
         return
     follow = {"id": activity["id"], "type": "Follow", "actor": ctx.actor_id, "object": member_actor_id(followed.handle)}
-    if ctx.ally is None or not ctx.ally.is_allied:
+    if ctx.ally is None or not ctx.ally.is_allied or ctx.actor is None or ctx.actor.type != "Person":
         inbox = (ctx.actor.shared_inbox or ctx.actor.inbox) if ctx.actor is not None else None
         if inbox:
             _answer("Reject", followed, follow, inbox, "Only members of allied parties may follow members here.")
@@ -237,10 +237,8 @@ def _verify_person_follow(activity: dict[str, Any], ctx: InboxContext) -> None:
 
 
 def register_handlers() -> None:
-    """After alliances' and followers' handlers (which stay in charge of Groups)."""
-    if getattr(registered_handler("Follow"), "receive", None) is not None and \
-            getattr(registered_handler("Follow").receive, "__qualname__", "").startswith("_take_over"):
-        return  # already wrapped (create_app called again in this process)
+    """After alliances' and followers' handlers (which stay in charge of Groups): `federation.register`
+    registers those first on every `create_app`, so each app wraps them once."""
     _take_over("Follow", None, lambda a, ctx: _followed_person(a) is not None, _receive_person_follow,
                _verify_person_follow)
     _take_over("Undo", "Follow", _is_person_undo, _receive_person_undo, _verify_person_undo)
