@@ -64,5 +64,10 @@ def handler_for(activity: dict[str, Any]) -> ActivityHandler | None:
     return _HANDLERS.get((kind, inner)) or _HANDLERS.get((kind, None))
 
 
+def registered_handler(kind: str, inner_type: str | None = None) -> ActivityHandler | None:
+    """The handler registered for exactly (kind, inner_type): a later module wraps it to take a case over."""
+    return _HANDLERS.get((kind, inner_type))
+
+
 def registered_types() -> list[str]:
     return sorted({kind for kind, _ in _HANDLERS})

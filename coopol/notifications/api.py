@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from coopol.accounts.auth import require_member
 from coopol.core.errors import ValidationFailed
 from coopol.core.schemas import Blueprint
-from coopol.notifications import feed, follows, preferences, schemas, store
+from coopol.notifications import blocks, feed, follows, preferences, schemas, store
 from coopol.notifications.models import FollowKind, Notification
 
 blp = Blueprint("notifications_api", __name__, url_prefix="/api/v1",
@@ -130,3 +130,34 @@ _follow_routes("/ideas/<int:idea_id>/follow", FollowKind.IDEA, "idea", "an idea"
 _follow_routes("/groups/<slug>/follow", FollowKind.GROUP, "group", "a group")
 _follow_routes("/tags/<tag>/follow", FollowKind.TAG, "tag", "a tag")
 _follow_routes("/scopes/<code>/follow", FollowKind.SCOPE, "scope", "a territory (and the scopes below it)")
+
+
+@blp.put("/members/<handle>/block")
+@blp.response(200, schemas.BlockingSchema)
+@blp.errors(401, 404, 422)
+def block_member(handle: str):
+    """Block a member (`alice`, or `alice@ally.example`): follows between us end, they cannot follow me, I get
+    no notice from them. Private: never federated, never shown to them."""
+    blocks.block_member(require_member(), handle)
+    return {"blocked": True}
+
+
+@blp.delete("/members/<handle>/block")
+@blp.response(200, schemas.BlockingSchema)
+@blp.errors(401, 404, 422)
+def unblock_member(handle: str):
+    """Unblock a member (follows the block ended do not come back)."""
+    blocks.unblock_member(require_member(), handle)
+    return {"blocked": False}
+
+
+@blp.get("/me/blocks")
+@blp.arguments(schemas.CursorQuerySchema, location="query")
+@blp.response(200, schemas.BlockListSchema)
+@blp.errors(401, 422)
+def my_blocks(args):
+    """Whom I block, newest first."""
+    rows, next_cursor = blocks.list_blocks(require_member(), cursor=args["cursor"], limit=args["limit"])
+    host = current_app.config["SERVER_HOST"]
+    return {"items": [{"handle": m.handle, "name": m.name, "instance": m.host or host, "created_at": b.created_at}
+                      for b, m in rows], "next_cursor": next_cursor}

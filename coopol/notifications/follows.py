@@ -1,9 +1,12 @@
 """Following: members (here and on allied instances), ideas, groups, tags and scopes.
 
 One writer of `Follow` rows. Following a member of an ally sends an ActivityPub `Follow` of their Person
-(coopol/federation/follows.py listens to `follow_created` and `follow_removed`); `accept_remote_follow`
-is there for a pending state (not used yet: the follow counts at once). Whether a host is allied is federation's
-knowledge: it registers the check with `set_ally_check`; without it no remote member can be followed.
+(coopol/federation/follows.py listens to `follow_created` and `follow_removed`): the follow is `pending`
+until their instance answers, `accept_remote_follow` makes it `active`, `refuse_remote_follow` drops it.
+An ally's member following one of ours arrives the other way (federation calls `follow_target` with the
+remote member as follower): it is active at once. A block (blocks.py) refuses a follow either way.
+Whether a host is allied is federation's knowledge: it registers the check with `set_ally_check`; without
+it no remote member can be followed.
 """
 
 from __future__ import annotations
@@ -88,13 +91,27 @@ def follow(member: Member, kind: str, reference: Any) -> Follow:
     return follow_target(member, kind, target, followed)
 
 
+def check_not_blocked(member: Member, followed: Member) -> None:
+    """A block refuses a follow either way (422 on `handle`); the blocked one is not told why."""
+    from coopol.notifications.store import is_blocked
+
+    if is_blocked(member, followed):
+        raise ValidationFailed.field("handle", _("You blocked %(name)s: unblock them to follow them.",
+                                                 name=followed.name))
+    if is_blocked(followed, member):
+        raise ValidationFailed.field("handle", _("You cannot follow %(name)s.", name=followed.name))
+
+
 def follow_target(member: Member, kind: str, target: str, followed: Any = None) -> Follow:
+    if kind == FollowKind.MEMBER and isinstance(followed, Member):
+        check_not_blocked(member, followed)
     existing = find_follow(member, kind, target)
     if existing is not None:
         return existing
-    # An ally's member's ideas reach us as copies announced by their Group: the follow counts at once
-    # (federation still tells their instance, with a `Follow` of their Person).
-    row = Follow(member_id=member.id, kind=kind, target=target, state=FollowState.ACTIVE.value)
+    # Our member following an ally's member: pending until their instance accepts our `Follow`.
+    remote = kind == FollowKind.MEMBER and isinstance(followed, Member) and not followed.is_local and member.is_local
+    row = Follow(member_id=member.id, kind=kind, target=target,
+                 state=(FollowState.PENDING if remote else FollowState.ACTIVE).value)
     db.session.add(row)
     db.session.flush()
     if kind == FollowKind.MEMBER and followed is not None:
@@ -122,13 +139,43 @@ def unfollow_target(member: Member, kind: str, target: str, followed: Any = None
     db.session.flush()
 
 
+def find_member_follow(follow_ap_id: str | None) -> Follow | None:
+    """The follow of a member whose ActivityPub `Follow` has this id (ours, or the one an ally sent us)."""
+    if not follow_ap_id:
+        return None
+    return db.session.scalars(select(Follow).where(Follow.ap_id == follow_ap_id, Follow.kind == FollowKind.MEMBER)
+                              .order_by(Follow.id).limit(1)).first()
+
+
 def accept_remote_follow(follow_ap_id: str) -> Follow | None:
     """Their instance accepted our `Follow` of one of its members: the follow counts from now on."""
-    row = db.session.scalar(select(Follow).where(Follow.ap_id == follow_ap_id))
+    row = find_member_follow(follow_ap_id)
     if row is not None and row.state == FollowState.PENDING:
         row.state = FollowState.ACTIVE.value
         db.session.flush()
     return row
+
+
+def refuse_remote_follow(follow_ap_id: str) -> bool:
+    """Their instance rejected our `Follow` (or removed an accepted one): the follow goes, quietly (their
+    member may have blocked ours, which is theirs to know). Nothing is sent back."""
+    row = find_member_follow(follow_ap_id)
+    if row is None:
+        return False
+    db.session.delete(row)
+    db.session.flush()
+    return True
+
+
+def remove_follower(followed: Member, follower: Member) -> None:
+    """`followed` ends `follower`'s follow of them (a block): a remote follower's instance is told
+    (federation sends `Reject` of their `Follow` on `follower_removed`)."""
+    row = find_follow(follower, FollowKind.MEMBER, str(followed.id))
+    if row is None:
+        return
+    publish("follower_removed", follow=row, member=follower, followed=followed)
+    db.session.delete(row)
+    db.session.flush()
 
 
 def is_following(member: Member | None, kind: str, target: str) -> bool:
@@ -141,6 +188,12 @@ def follower_count(member: Member) -> int:
     return db.session.scalar(select(func.count(Follow.id)).where(
         Follow.kind == FollowKind.MEMBER, Follow.target == str(member.id),
         Follow.state == FollowState.ACTIVE)) or 0
+
+
+def count_following(kind: str, target: str) -> int:
+    """How many follow this (a tag, a scope...): one count on the (kind, target) index."""
+    return db.session.scalar(select(func.count(Follow.id)).where(
+        Follow.kind == kind, Follow.target == target, Follow.state == FollowState.ACTIVE)) or 0
 
 
 def following_count(member: Member) -> int:

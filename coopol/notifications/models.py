@@ -27,7 +27,7 @@ class FollowKind(enum.StrEnum):
 
 
 class FollowState(enum.StrEnum):
-    ACTIVE = "active"
+    ACTIVE = "active"  # counts: local follows at once, an ally's member's once their instance sent `Accept`
     PENDING = "pending"  # a remote member's instance has not answered our `Follow` yet
 
 
@@ -48,6 +48,23 @@ class Follow(db.Model):
     __table_args__ = (
         UniqueConstraint("member_id", "kind", "target", name="uq_follows_member_kind_target"),
         Index("ix_follows_kind_target", "kind", "target"),
+    )
+
+
+class Block(db.Model):
+    """A member blocks another (local or an ally's): no follow either way, no notice from them. Private:
+    never federated, never shown to the blocked one. The unique pair is also the index every check reads."""
+
+    __tablename__ = "member_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("member_id", "blocked_id", name="uq_member_blocks_member_blocked"),
+        Index("ix_member_blocks_blocked", "blocked_id"),
     )
 
 

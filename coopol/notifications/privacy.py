@@ -1,5 +1,5 @@
-"""Data export (follows, notifications, preferences) and erasure (all of them go; a remote member followed
-through ActivityPub is told with `Undo(Follow)`, which federation sends on `follow_removed`)."""
+"""Data export (follows, blocks, notifications, preferences) and erasure (all of them go; a remote member
+followed through ActivityPub is told with `Undo(Follow)`, which federation sends on `follow_removed`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from coopol.accounts.services import register_exporter
 from coopol.core.events import publish, subscribe
 from coopol.extensions import db
 from coopol.notifications.follows import list_following
-from coopol.notifications.models import Follow, FollowKind, Notification, Preferences
+from coopol.notifications.models import Block, Follow, FollowKind, Notification, Preferences
 from coopol.notifications.preferences import get_preferences
 
 
@@ -34,12 +34,19 @@ def export_follows(member: Member) -> dict[str, Any]:
     return {"following": list_following(member), "followers": list(followers)}
 
 
+def export_blocks(member: Member) -> list[dict[str, Any]]:
+    rows = db.session.execute(select(Member.handle, Block.created_at).join(Block, Block.blocked_id == Member.id)
+                              .where(Block.member_id == member.id).order_by(Block.id))
+    return [{"handle": handle, "created_at": _iso(created_at)} for handle, created_at in rows]
+
+
 def erase_follows_and_notifications(member: Member, **_rest: Any) -> None:
     for row in db.session.scalars(select(Follow).where(Follow.member_id == member.id,
                                                        Follow.kind == FollowKind.MEMBER)):
         followed = db.session.get(Member, int(row.target))
         if followed is not None and not followed.is_local:
             publish("follow_removed", follow=row, member=member, followed=followed)
+    db.session.execute(delete(Block).where(or_(Block.member_id == member.id, Block.blocked_id == member.id)))
     db.session.execute(delete(Follow).where(or_(
         Follow.member_id == member.id, (Follow.kind == FollowKind.MEMBER) & (Follow.target == str(member.id)))))
     db.session.execute(delete(Notification).where(Notification.member_id == member.id))
@@ -50,5 +57,6 @@ def erase_follows_and_notifications(member: Member, **_rest: Any) -> None:
 def init_privacy(app: Flask) -> None:
     register_exporter("notifications", export_notifications)
     register_exporter("follows", export_follows)
+    register_exporter("blocks", export_blocks)
     register_exporter("preferences", get_preferences)
     subscribe(app, "member_erasing", erase_follows_and_notifications)

@@ -1,5 +1,6 @@
 """Pages: notifications (mark one or all read), the home feed, follow buttons, followers and following,
-notification preferences. A form that fails says why in a flash message and changes nothing."""
+block and unblock, notification preferences and the block list. A form that fails says why in a flash
+message and changes nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from coopol.accounts.services import get_member_by_handle
 from coopol.core.errors import DomainError
 from coopol.core.schemas import parse_id
 from coopol.core.web import safe_redirect_target
-from coopol.notifications import feed, follows, preferences, store
+from coopol.notifications import blocks, feed, follows, preferences, store
 from coopol.notifications.models import FollowKind
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
@@ -62,6 +63,21 @@ def toggle_follow():
             row = follows.follow(_me(), kind, target)
             flash(_("You follow this now.") if row.state == "active"
                   else _("Follow requested: their instance has to confirm it."), "success")
+    except DomainError as error:
+        flash(error.message, "error")
+    return redirect(safe_redirect_target(request.form.get("next")))
+
+
+@bp.post("/members/<handle>/block")
+@login_required
+def toggle_block(handle: str):
+    try:
+        if request.form.get("action") == "unblock":
+            blocks.unblock_member(_me(), handle)
+            flash(_("You no longer block this member."), "success")
+        else:
+            blocks.block_member(_me(), handle)
+            flash(_("You block this member now: no follows between you, no notices from them."), "success")
     except DomainError as error:
         flash(error.message, "error")
     return redirect(safe_redirect_target(request.form.get("next")))
@@ -118,6 +134,7 @@ def settings():
         else:
             flash(_("Your notification settings were saved."), "success")
             return redirect(url_for("notifications.settings"))
+    blocked, _cursor = blocks.list_blocks(_me(), limit=100)
     return render_template("notifications/settings.html", prefs=preferences.get_preferences(_me()),
                            errors=errors, kinds=preferences.KINDS, channels=preferences.CHANNELS,
-                           digests=preferences.DIGESTS), status
+                           digests=preferences.DIGESTS, blocked=blocked), status

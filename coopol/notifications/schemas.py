@@ -75,6 +75,22 @@ class FollowListSchema(DumpSchema):
     scopes = fields.List(fields.String())
 
 
+class BlockingSchema(DumpSchema):
+    blocked = fields.Boolean()
+
+
+class BlockedMemberSchema(DumpSchema):
+    handle = fields.String()
+    name = fields.String()
+    instance = fields.String()
+    created_at = fields.DateTime(metadata={"description": "when I blocked them"})
+
+
+class BlockListSchema(DumpSchema):
+    items = fields.List(fields.Nested(BlockedMemberSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
 class FeedObjectSchema(DumpSchema):
     type = fields.String()
     id = fields.Integer()

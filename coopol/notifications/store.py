@@ -23,7 +23,7 @@ from coopol.core.events import publish
 from coopol.core.schemas import parse_id
 from coopol.core.time import utcnow
 from coopol.extensions import db
-from coopol.notifications.models import Notification
+from coopol.notifications.models import Block, Notification
 from coopol.notifications.preferences import channel_for
 
 COALESCE_SECONDS = 3600
@@ -37,9 +37,13 @@ def language_of(member: Member) -> str:
 
 
 def is_blocked(recipient: Member, actor: Member | None) -> bool:
-    """Members cannot block each other yet (no such feature exists): nobody is blocked. The check is here,
-    the one place every notice passes, for when blocking arrives."""
-    return False
+    """Has `recipient` blocked `actor`? Checked here, the one place every notice passes (replies, mentions,
+    follows, answers, gatherings...), so a blocked member's doing never reaches the one who blocked them.
+    One lookup on the (member, blocked) unique index."""
+    if actor is None or recipient is None or actor.id is None or recipient.id is None:
+        return False
+    return db.session.scalar(select(Block.id).where(Block.member_id == recipient.id,
+                                                    Block.blocked_id == actor.id).limit(1)) is not None
 
 
 def notify(recipient: Member | None, kind: str, text: Text | str, *, actor: Member | None = None,

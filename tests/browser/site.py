@@ -94,6 +94,9 @@ def seed(app) -> Seed:
         group = create_group(members["member"], name="Night workers of the eleventh arrondissement",
                              description="We meet **monthly**.", kind="territorial", scope="fr-paris")
         join_group(jean, group)
+        from coopol.notifications.blocks import block_member
+
+        block_member(members["member"], "jean")  # the settings page lists a block
         seeded = Seed(idea.id, ally_idea.id, draft.id, first.id, action.id,
                       {**{role: m.id for role, m in members.items()}, "jean": jean.id}, gathering.id, group.slug)
     return seeded
@@ -133,7 +136,9 @@ def pages(app, s: Seed, role: str) -> list[str]:
             warnings.warn(f"No sample values for {rule.rule}: add them to tests/browser/site.py", stacklevel=2)
             continue
         paths += [adapter.build(rule.endpoint, values) for values in samples]
-    return sorted(set(paths)) + ["/no/such/page", "/ideas/999999"]
+    # A tag's and a territory's ideas and gatherings (their follow buttons): the list pages with a filter.
+    topics = ["/ideas?tag=transport&scope=fr-paris", "/events?scope=fr-paris"]
+    return sorted(set(paths)) + topics + ["/no/such/page", "/ideas/999999"]
 
 
 def log_in(page, role: str) -> None:
