@@ -20,7 +20,7 @@ from coopol.core.scopes import scope_tree
 from coopol.extensions import db
 from coopol.ideas.guards import can_view, content_visible
 from coopol.ideas.models import Comment, Idea
-from coopol.notifications.models import Activity, ActivityTopic, Follow, FollowState
+from coopol.notifications.models import Activity, ActivityTopic, Block, Follow, FollowState
 
 Topic = tuple[str, str]
 # object_type -> (ids, viewer) -> {id: object view or None when the viewer may not see it}
@@ -59,7 +59,9 @@ def feed_page(member: Member, *, cursor: str | None = None, limit: int = 20, sin
     before = parse_id(cursor)
     if before is not None:
         followed = followed.where(ActivityTopic.activity_id < before)
-    query = select(Activity).where(Activity.id.in_(followed), Activity.actor_id.is_distinct_from(member.id))
+    blocked = select(Block.id).where(Block.member_id == member.id, Block.blocked_id == Activity.actor_id)
+    query = select(Activity).where(Activity.id.in_(followed), Activity.actor_id.is_distinct_from(member.id),
+                                   ~blocked.exists())  # those I block: not through a followed tag or territory
     if since is not None:
         query = query.where(Activity.created_at > since)
     query = query.order_by(Activity.id.desc()).limit(limit + 1)

@@ -48,6 +48,23 @@ def test_the_blocker_receives_no_notice_from_the_blocked(client, people, create_
     assert kinds(client, people["ana"]) == ["reply"]
 
 
+def test_the_blocked_ones_ideas_leave_the_blockers_feed_whatever_she_follows(client, people, create_idea):
+    client.put("/api/v1/tags/trains/follow", headers=people["ana"])
+    client.put("/api/v1/scopes/fr/follow", headers=people["ana"])
+    create_idea("bea", "Bea on trains", tags=["trains"])
+    create_idea("bea", "Bea in Paris", scope="fr-paris")
+    create_idea("carl", "Carl on trains", tags=["trains"])
+
+    def shown():
+        return [i["object"]["title"] for i in client.get("/api/v1/feed", headers=people["ana"]).json["items"]]
+
+    assert shown() == ["Carl on trains", "Bea in Paris", "Bea on trains"]
+    client.put("/api/v1/members/bea/block", headers=people["ana"])
+    assert shown() == ["Carl on trains"]
+    client.delete("/api/v1/members/bea/block", headers=people["ana"])
+    assert len(shown()) == 3
+
+
 def test_the_block_list_and_bad_input(client, people):
     for handle in ("bea", "carl"):
         client.put(f"/api/v1/members/{handle}/block", headers=people["ana"])
