@@ -117,6 +117,15 @@ def test_an_untampered_audit_finds_no_difference_and_a_tampered_vote_is_reported
     health = c.query(lambda: {row.host: (row.audit_votes, row.audit_problems)
                               for row in db.session.scalars(select(ProofHealth))})
     assert health[a.host] == (5, 0) and health[b.host][1] == 2
+    c.member("boss", role="admin")  # the admin dashboard shows the last audit of each ally
+    admin = c.app.test_client()
+    admin.post("/login", data={"login": "boss", "password": "correct horse 12"})
+    page = admin.get("/admin/allies")
+    assert page.status_code == 200
+    row_b = page.text.split(f'data-host="{b.host}"')[1].split("</tr>")[0]
+    row_a = page.text.split(f'data-host="{a.host}"')[1].split("</tr>")[0]
+    assert "2 differences" in row_b and "counted as oppose" in row_b
+    assert "no difference" in row_a and "5 votes" in row_a
 
     # The same audit run on the origin, and a stored signed vote changed too: the proof fails.
     def forge() -> None:
