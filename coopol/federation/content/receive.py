@@ -408,6 +408,7 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
         current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
                                                                     CommentVote.member_id == member.id))
         if current is None:
+            keep_proof(member, target, activity)  # delivered before the vote it takes back: still the latest
             raise Unchanged("no vote to undo")
         with _refusable(target.idea, sender):
             withdraw_comment_vote(member, target)
@@ -415,6 +416,7 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
         current = db.session.scalar(select(IdeaVote.value).where(IdeaVote.idea_id == target.id,
                                                                  IdeaVote.member_id == member.id))
         if current is None:
+            keep_proof(member, target, activity)  # delivered before the vote it takes back: still the latest
             raise Unchanged("no vote to undo")
         with _refusable(target, sender):
             withdraw_vote(member, target)

@@ -29,6 +29,11 @@ def _voted(parties_):
     settle(a, b, c)
     _vote(a, idea["ap_id"], "ann", "support")
     _vote(a, idea["ap_id"], "amy", "oppose")
+    _vote(b, idea["ap_id"], "bob", "oppose")
+    b.api("DELETE", f"/ideas/{b.copy_of(idea['ap_id'])['id']}/vote", as_="bob", expect=200)  # a signed Undo
+    settle(a, b, c)
+    # the origin keeps the Undo as bob's latest signed vote activity (whichever of the two reached it first)
+    assert next(v for k, v in _proofs(a).items() if k.startswith("bob@"))["type"] == "Undo"
     _vote(b, idea["ap_id"], "bob", "support")
     _vote(c, idea["ap_id"], "cid", "support")
     _vote(c, idea["ap_id"], "cat", "oppose")
@@ -162,3 +167,8 @@ def test_a_vote_whose_proof_fails_is_refused_and_counted(parties):
     assert a.query(lambda: db.session.scalar(select(IdeaVote.id))) is None
     health = a.query(lambda: db.session.scalar(select(ProofHealth).where(ProofHealth.host == b.host)))
     assert health.refused_proofs == 1 and "proof" in health.last_refused_reason
+    a.member("boss", role="admin")
+    admin = a.app.test_client()
+    admin.post("/login", data={"login": "boss", "password": "correct horse 12"})
+    row = admin.get("/admin/allies").text.split(f'data-host="{b.host}"')[1].split("</tr>")[0]
+    assert "1 vote refused: its proof failed" in row and "never audited" in row
