@@ -5,6 +5,8 @@ published, not hidden, not removed (a removed item is a `Tombstone`, 410).
 A local idea's collections, paged (`?page=N`, oldest first), are what a new ally backfills from:
 `/ideas/{id}/replies` (its comments, a removed or deleted one as a `Tombstone`, a hidden one left out),
 `/ideas/{id}/likes` and `/dislikes` (supports, oppositions) and `/comments/{id}/likes` and `/dislikes`.
+`/ideas/{id}/votes` (also on our copy of an ally's idea, and as `/ideas/votes?object=IDEA_URL`) lists every
+vote we count with the signed activity behind it, for `coopol audit` (see vote_proofs.py).
 Who voted is told to allies only: vote collections answer GETs signed by an allied instance."""
 
 from __future__ import annotations
