@@ -171,4 +171,4 @@ def test_a_vote_whose_proof_fails_is_refused_and_counted(parties):
     admin = a.app.test_client()
     admin.post("/login", data={"login": "boss", "password": "correct horse 12"})
     row = admin.get("/admin/allies").text.split(f'data-host="{b.host}"')[1].split("</tr>")[0]
-    assert "1 vote refused: its proof failed" in row and "never audited" in row
+    assert "1 vote refused: its proof failed" in row and "no audit yet" in row
