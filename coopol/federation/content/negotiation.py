@@ -119,7 +119,7 @@ def _votes_request() -> Response | None:
 
     match = IDEA_VOTES.match(request.path)
     if match:
-        shown = _shown_idea(int(match.group(1)), copies=True)
+        shown = _shown_idea(parse_id(match.group(1)), copies=True)
         url = f"{current_app.config['URL']}{request.path}"
     elif request.path == COPY_VOTES:
         target = request.args.get("object", "")

@@ -79,6 +79,9 @@ def test_every_instance_keeps_every_vote_with_its_signature(parties):
 def test_the_votes_collection_serves_each_vote_with_its_proof_to_allies_only(parties):
     a, b, c, idea = _voted(parties)
     assert a.app.test_client().get(f"/ideas/{idea['id']}/votes", headers=AP).status_code == 403
+    for path in ("/ideas/99999999999999999999999/votes", "/ideas/votes", "/ideas/votes?object=nothing",
+                 f"/ideas/votes?object={'x' * 5000}"):
+        assert a.app.test_client().get(path, headers=AP).status_code == 404, path
 
     def read(url: str) -> dict:
         from coopol.federation.fetch import fetch_document
