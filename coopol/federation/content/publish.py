@@ -200,10 +200,10 @@ def _vote_activity(kind: str, member: Member, obj: Any, idea: Idea, target: Idea
     the order of these times, not in the order deliveries arrive (see clocks.py). It is signed by the
     member's Ed25519 key (FEP-8b32) and kept, whether or not anyone is told now: complete before it is
     signed (its audience is the idea's Group), and sent as signed."""
-    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[origin_group(idea) or PUBLIC],
+    audience = origin_group(idea)
+    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[audience or PUBLIC],
                               published=_iso(utcnow()))
     activity["@context"] = CONTEXT
-    audience = origin_group(idea)
     if audience:
         activity["audience"] = audience
     activity = sign_vote(member, activity)
