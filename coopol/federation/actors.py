@@ -15,7 +15,8 @@ from coopol.accounts.models import Member
 from coopol.core.uow import has_written
 from coopol.extensions import db
 from coopol.federation.keys import decrypt_private_key, encrypt_private_key, read_actor_keypair
-from coopol.federation.models import MemberKey
+from coopol.federation.models import MemberKey, MemberProofKey
+from coopol.federation.proofs import DATA_INTEGRITY_CONTEXT, MULTIKEY_CONTEXT, generate_ed25519_keypair, multikey
 from coopol.federation.protocol import ACTOR_CONTEXT
 from coopol.federation.signatures import generate_rsa_keypair
 
@@ -49,6 +50,15 @@ def member_actor_id(handle: str) -> str:
 
 def key_id_for(actor_id: str) -> str:
     return f"{actor_id}#main-key"
+
+
+def proof_key_id_for(actor_id: str) -> str:
+    """The id of a member's Ed25519 `Multikey`, which signs their votes (FEP-521a, FEP-8b32)."""
+    return f"{actor_id}#ed25519-key"
+
+
+# A Person lists its vote-proof key: the Multikey and Data Integrity terms (FEP-521a).
+PERSON_CONTEXT: list[Any] = [*ACTOR_CONTEXT, MULTIKEY_CONTEXT, DATA_INTEGRITY_CONTEXT]
 
 
 def _public_key(actor_id: str, public_pem: str) -> dict[str, str]:
@@ -138,8 +148,9 @@ def group_moderators() -> list[str]:
 def member_document(member: Member) -> dict[str, Any]:
     actor = member_actor_id(member.handle)
     key = ensure_member_key(member)
+    proof_key = ensure_member_proof_key(member)
     return {
-        "@context": ACTOR_CONTEXT,
+        "@context": PERSON_CONTEXT,
         "id": actor,
         "type": "Person",
         "preferredUsername": member.handle,
@@ -153,6 +164,7 @@ def member_document(member: Member) -> dict[str, Any]:
         "endpoints": {"sharedInbox": shared_inbox_url()},
         "published": member.created_at.isoformat(),
         "publicKey": _public_key(actor, key.public_key_pem),
+        "assertionMethod": [multikey(proof_key_id_for(actor), actor, proof_key.public_key_multibase)],
     }
 
 
@@ -166,24 +178,55 @@ def ensure_member_key(member: Member) -> MemberKey:
     if key is not None:
         return key
     private, public = generate_rsa_keypair()
-    values = {"member_id": member.id, "public_key_pem": public,
-              "private_key_encrypted": encrypt_private_key(private, current_app.config["SECRET_KEY"], member.id)}
+    return _store_key(MemberKey, member.id, {
+        "public_key_pem": public,
+        "private_key_encrypted": encrypt_private_key(private, current_app.config["SECRET_KEY"], member.id)})
+
+
+def ensure_member_proof_key(member: Member) -> MemberProofKey:
+    """The member's Ed25519 key pair (their votes' proofs), created the first time it is needed: the vote
+    that needs it makes it in its own transaction (microseconds, unlike RSA), a GET as for the RSA key."""
+    key = db.session.scalar(select(MemberProofKey).where(MemberProofKey.member_id == member.id))
+    if key is not None:
+        return key
+    private, public = generate_ed25519_keypair()
+    return _store_key(MemberProofKey, member.id, {
+        "public_key_multibase": public,
+        "private_key_encrypted": encrypt_private_key(private, current_app.config["SECRET_KEY"],
+                                                     proof_key_binding(member.id))})
+
+
+def proof_key_binding(member_id: int) -> str:
+    """What a member's Ed25519 private key is bound to (never their RSA key's `<member id>`)."""
+    return f"ed25519:{member_id}"
+
+
+def member_proof_signer(member: Member) -> tuple[str, str]:
+    """(Multikey id, private PEM) that signs `member`'s votes."""
+    key = ensure_member_proof_key(member)
+    return proof_key_id_for(member_actor_id(member.handle)), decrypt_private_key(
+        key.private_key_encrypted, current_app.config["SECRET_KEY"], proof_key_binding(member.id))
+
+
+def _store_key(model: type, member_id: int, values: dict[str, Any]):
+    """Insert a member's new key row, or hand back the one a concurrent request stored first."""
+    values = {"member_id": member_id, **values}
     if _reading_only_request():
         try:
             with db.engine.begin() as connection:
-                connection.execute(insert(MemberKey).values(**values))
+                connection.execute(insert(model).values(**values))
         except IntegrityError:  # a concurrent request created it first: use theirs
             with db.engine.connect() as connection:
-                row = connection.execute(select(MemberKey.__table__).where(MemberKey.member_id == member.id)).one()
+                row = connection.execute(select(model.__table__).where(model.member_id == member_id)).one()
             values = dict(row._mapping)
         # The request's own snapshot predates the insert: hand back a detached copy of the stored row.
-        return MemberKey(**values)
-    key = MemberKey(**values)
+        return model(**values)
+    key = model(**values)
     try:
         with db.session.begin_nested():
             db.session.add(key)
     except IntegrityError:  # a concurrent request created it first: use theirs
-        key = db.session.scalar(select(MemberKey).where(MemberKey.member_id == member.id))
+        key = db.session.scalar(select(model).where(model.member_id == member_id))
     return key
 
 

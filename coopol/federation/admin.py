@@ -30,11 +30,16 @@ MAX_URL = 2048
 
 
 def allies_panel() -> dict[str, Any]:
-    """What `coopol allies list --json` shows: every ally's health and its backfill job."""
-    from coopol.federation.cli import backfill_jobs
+    """What `coopol allies list --json` shows: every ally's health and its backfill job; and its vote proofs'
+    health (votes refused for a failing proof, the last `coopol audit` of its votes)."""
+    from sqlalchemy import select
 
+    from coopol.federation.cli import backfill_jobs
+    from coopol.federation.models import ProofHealth
+
+    proofs = {row.host: row for row in db.session.scalars(select(ProofHealth))}
     return {"allies": alliances.list_allies(), "backfills": backfill_jobs(), "group_id": group_id(),
-            "url": "", "url_error": None}
+            "url": "", "url_error": None, "proofs": proofs}
 
 
 def register_allies_panel(app: Flask) -> None:

@@ -151,6 +151,7 @@ def _fill(row: RemoteActor, actor: ActorInfo) -> RemoteActor:
     row.shared_inbox = actor.shared_inbox
     row.key_id = actor.key_id
     row.public_key_pem = actor.public_key_pem
+    row.proof_keys = dict(actor.proof_keys) or None
     row.fetched_at = utcnow()
     return row
 

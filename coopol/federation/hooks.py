@@ -6,12 +6,14 @@ from sqlalchemy import delete, select
 
 from coopol.accounts.models import Member
 from coopol.extensions import db
-from coopol.federation.models import Ally, MemberKey
+from coopol.federation.models import Ally, MemberKey, MemberProofKey
 
 
 def forget_member_key(member: Member, **_: object) -> None:
-    """An erased member's actor is gone: its key pair goes with it."""
+    """An erased member's actor is gone: its key pairs go with it (the one of HTTP signatures, the one of
+    vote proofs)."""
     db.session.execute(delete(MemberKey).where(MemberKey.member_id == member.id))
+    db.session.execute(delete(MemberProofKey).where(MemberProofKey.member_id == member.id))
 
 
 def allied_image_hosts() -> list[str]:

@@ -4,7 +4,9 @@ Every check of ARCHITECTURE.md runs before anything is stored: size (413), JSON 
 (401), the sender's host allied, or the activity part of the alliance handshake, or a fediverse
 follower's reply or like (403), the key fetched from the actor's own host and verified over the
 body's digest within the Date window (401), the key's owner is the activity's actor (401), the
-activity's id and embedded objects' ids on the actor's host (403), then the handler's own `verify`.
+activity's id and embedded objects' ids on the actor's host (403), then the handler's own `verify` (for a
+vote, direct or announced, its FEP-8b32 proof when it carries one: 422, counted per host, see
+content/vote_proofs.py).
 A rejected request writes nothing. An accepted activity is stored once by id (a repeat is
 acknowledged and ignored), processed, and answered 202; if processing fails the item stays `errored`
 and the worker retries it.

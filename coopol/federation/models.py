@@ -116,6 +116,8 @@ class RemoteActor(db.Model):
     shared_inbox: Mapped[str | None] = mapped_column(String(2048))
     key_id: Mapped[str] = mapped_column(String(2048), index=True)
     public_key_pem: Mapped[str] = mapped_column(Text)
+    # {key id: publicKeyMultibase}: the Ed25519 Multikeys its `assertionMethod` lists (vote proofs, FEP-521a)
+    proof_keys: Mapped[dict[str, str] | None] = mapped_column(JSONText)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -141,6 +143,20 @@ class MemberKey(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), unique=True)
     public_key_pem: Mapped[str] = mapped_column(Text)
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MemberProofKey(db.Model):
+    """A local member's Ed25519 key pair, which signs their votes (FEP-8b32 proofs; the public half is the
+    `Multikey` of their `Person`). Encrypted as the RSA one is, bound to `ed25519:<member id>` so that the
+    two blobs cannot be swapped. Made when first needed: unlike RSA, it takes microseconds."""
+
+    __tablename__ = "federation_member_proof_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), unique=True)
+    public_key_multibase: Mapped[str] = mapped_column(String(64))
     private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -345,3 +361,44 @@ class FediverseVote(db.Model):
 
 Index("ix_federation_followers_state", Follower.group_actor, Follower.state)
 Index("ix_federation_fediverse_votes_target", FediverseVote.target_type, FediverseVote.target_id)
+
+
+class VoteProof(db.Model):
+    """The latest signed vote activity (Like, Dislike or their Undo, with its FEP-8b32 proof, exactly as its
+    voter's instance made it) of one person on one idea or comment: our members' as we signed them, allies'
+    members' as received. `GET /ideas/{id}/votes` serves them and `coopol audit` checks them. The vote itself
+    stays the domain's row (`IdeaVote`, `CommentVote`); a vote that came without proof has none here."""
+
+    __tablename__ = "federation_vote_proofs"
+    __table_args__ = (UniqueConstraint("member_id", "target_type", "target_id",
+                                       name="uq_federation_vote_proofs_member_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(16))  # idea | comment
+    target_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # Like | Dislike | Undo
+    activity_id: Mapped[str] = mapped_column(String(2048))
+    activity: Mapped[dict[str, Any]] = mapped_column(JSONText)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProofHealth(db.Model):
+    """Vote proofs, per ally host: how many of its deliveries the inbox refused for a failing proof, and the
+    last `coopol audit` of its votes (shown on the admin dashboard)."""
+
+    __tablename__ = "federation_proof_health"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    refused_proofs: Mapped[int] = mapped_column(Integer, default=0)
+    last_refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_refused_reason: Mapped[str] = mapped_column(Text, default="")
+    audited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    audit_idea: Mapped[str] = mapped_column(String(2048), default="")
+    audit_votes: Mapped[int] = mapped_column(Integer, default=0)
+    audit_problems: Mapped[int] = mapped_column(Integer, default=0)
+    audit_summary: Mapped[str] = mapped_column(Text, default="")
+
+
+Index("ix_federation_vote_proofs_target", VoteProof.target_type, VoteProof.target_id)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from coopol.federation.proofs import multikeys_of
+
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -86,6 +88,8 @@ class ActorInfo:
     key_id: str
     key_owner: str
     public_key_pem: str
+    # (key id, publicKeyMultibase) of the Ed25519 Multikeys in `assertionMethod` (FEP-521a): vote proofs
+    proof_keys: tuple[tuple[str, str], ...] = ()
 
 
 def _string(doc: dict[str, Any], name: str, *, required: bool = True) -> str:
@@ -126,7 +130,12 @@ def parse_actor(doc: Any, *, key_id: str | None = None) -> ActorInfo:
         key_id=_string(key, "id"),
         key_owner=id_of(key.get("owner")) or "",
         public_key_pem=key["publicKeyPem"],
+        proof_keys=tuple(_multikeys(doc, actor_id).items()),
     )
+
+
+def _multikeys(doc: dict[str, Any], actor_id: str) -> dict[str, str]:
+    return multikeys_of({**doc, "id": actor_id})
 
 
 def activity_summary(activity: Any) -> tuple[str, str, str]:

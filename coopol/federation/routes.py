@@ -177,6 +177,10 @@ def receive(handle: str | None = None):
             _local_member_or_404(handle)
         body, status = inbox.receive_activity(request)
     except DomainError as error:
+        count = getattr(error, "count_refusal", None)
+        if count is not None:  # a refusal federation health counts (a vote whose proof fails): nothing else kept
+            db.session.rollback()
+            count()
         response = _json(error_body(error.status_code, error.message, error.errors))
         response.status_code = error.status_code
         return response

@@ -222,5 +222,8 @@ def test_a_replayed_or_forged_announce_changes_nothing(real_instances):
     assert _post_as_group(a, c, dislike, forged_key).status_code == 401  # not A's key
     assert _post_as_group(a, c, {**dislike, "actor": f"{b.url}/g/ideas"}).status_code == 401  # A's key, B's name
     relayed_by_b = {**dislike, "id": f"{b.url}/activities/{uuid.uuid4()}", "actor": f"{b.url}/g/ideas"}
-    assert _post_as_group(b, c, relayed_by_b).status_code == 202  # acknowledged: B is not the idea's origin
+    assert _post_as_group(b, c, relayed_by_b).status_code == 422  # refused: bob signed a Like, not this Dislike
+    unsigned = {**relayed_by_b, "id": f"{b.url}/activities/{uuid.uuid4()}",
+                "object": {k: v for k, v in relayed_by_b["object"].items() if k != "proof"}}
+    assert _post_as_group(b, c, unsigned).status_code == 202  # acknowledged: B is not the idea's origin
     assert converged((a, b, c), idea["ap_id"], expected, [])()  # inboxes apply synchronously

@@ -160,3 +160,31 @@ def test_nodeinfo(client, create_member):
     assert info["protocols"] == ["activitypub"]
     assert info["usage"]["users"]["total"] == 2
     assert info["openRegistrations"] is True
+
+
+def test_a_member_lists_an_ed25519_multikey_for_vote_proofs(app, client, create_member):
+    from coopol.federation.actors import member_actor_id, member_proof_signer
+    from coopol.federation.keys import decrypt_private_key
+    from coopol.federation.models import MemberProofKey
+    from coopol.federation.proofs import load_ed25519_private, public_multibase
+    from coopol.federation.protocol import parse_actor
+
+    member_id = create_member("alice")
+    doc = client.get("/u/alice", headers=AP).json
+    assert "https://w3id.org/security/multikey/v1" in doc["@context"]
+    [method] = doc["assertionMethod"]
+    assert method == {"id": f"{doc['id']}#ed25519-key", "type": "Multikey", "controller": doc["id"],
+                      "publicKeyMultibase": method["publicKeyMultibase"]}
+    assert method["publicKeyMultibase"].startswith("z6Mk")
+    assert client.get("/u/alice", headers=AP).json["assertionMethod"] == [method]  # stored, not regenerated
+    assert dict(parse_actor(doc).proof_keys) == {method["id"]: method["publicKeyMultibase"]}
+    with app.app_context():
+        from coopol.accounts.models import Member
+
+        key_id, pem = member_proof_signer(db.session.get(Member, member_id))
+        assert key_id == f"{member_actor_id('alice')}#ed25519-key"
+        assert public_multibase(load_ed25519_private(pem).public_key()) == method["publicKeyMultibase"]
+        stored = db.session.scalar(select(MemberProofKey).where(MemberProofKey.member_id == member_id))
+        assert b"PRIVATE KEY" not in stored.private_key_encrypted
+        with pytest.raises(ValueError):  # bound to the Ed25519 slot: not decryptable as the RSA key's blob
+            decrypt_private_key(stored.private_key_encrypted, app.config["SECRET_KEY"], member_id)

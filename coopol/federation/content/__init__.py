@@ -4,7 +4,8 @@
 handlers calling the domain services), `resolve` (ids → our rows, fetching what is missing),
 `negotiation` (ActivityPub JSON on the idea and comment URLs), `backfill` (a new ally's ideas,
 comments and votes: a job the worker runs),
-`bans` (bans travel: Block / Undo(Block)), `rejections` (what the origin refuses is taken back: Reject).
+`bans` (bans travel: Block / Undo(Block)), `rejections` (what the origin refuses is taken back: Reject),
+`vote_proofs` (members' votes signed, kept and served with their FEP-8b32 proofs), `audit` (`coopol audit`).
 """
 
 from __future__ import annotations
@@ -32,4 +33,6 @@ def register(app: Flask) -> None:
     negotiation.init_negotiation(app)
     limiter.exempt(backfill.bp)
     app.register_blueprint(backfill.bp)
-    import coopol.federation.content.cli  # noqa: F401  (adds `coopol allies backfill`)
+    from coopol.federation.content.cli import audit  # also adds `coopol allies backfill`
+
+    app.cli.add_command(audit)  # `coopol audit IDEA_URL`

@@ -32,3 +32,35 @@ def allies_backfill(host: str) -> None:
 
 if "backfill" not in allies.commands:
     allies.add_command(allies_backfill)
+
+
+@click.command("audit")
+@click.argument("idea_url")
+@with_appcontext
+def audit(idea_url: str) -> None:
+    """Check the tally of the idea at IDEA_URL: read its votes from its origin and every ally, verify each
+    vote's signature (proof) against its voter's key, recount per party; exit 1 when anything differs."""
+    from coopol.core.errors import DomainError
+    from coopol.federation.content.audit import audit_idea
+
+    try:
+        result = audit_idea(idea_url, click.echo)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Tally per party, from the signed votes of {idea_url}:")
+    for party, counts in sorted(result.tally.items()):
+        click.echo(f"  {party}: {counts['support']} support, {counts['oppose']} oppose")
+    shown = result.shown
+    click.echo(f"{result.origin} shows {shown['support'] if shown['support'] is not None else '?'} support, "
+               f"{shown['oppose'] if shown['oppose'] is not None else '?'} oppose.")
+    unproven = sum(source.unproven for source in result.sources)
+    if unproven:
+        click.echo(f"{unproven} vote(s) came without a proof (from Mastodon, Lemmy, or before proofs): "
+                   "counted as listed, not verifiable.")
+    if result.ok:
+        click.echo("No difference: every proof verifies and every instance counts the same votes.")
+        return
+    click.echo(f"{len(result.problems)} difference(s):")
+    for problem in result.problems:
+        click.echo(f"  - {problem}")
+    raise SystemExit(1)

@@ -5,6 +5,8 @@ published, not hidden, not removed (a removed item is a `Tombstone`, 410).
 A local idea's collections, paged (`?page=N`, oldest first), are what a new ally backfills from:
 `/ideas/{id}/replies` (its comments, a removed or deleted one as a `Tombstone`, a hidden one left out),
 `/ideas/{id}/likes` and `/dislikes` (supports, oppositions) and `/comments/{id}/likes` and `/dislikes`.
+`/ideas/{id}/votes` (also on our copy of an ally's idea, and as `/ideas/votes?object=IDEA_URL`) lists every
+vote we count with the signed activity behind it, for `coopol audit` (see vote_proofs.py).
 Who voted is told to allies only: vote collections answer GETs signed by an allied instance."""
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, request
 from sqlalchemy import Select, func, select
@@ -36,6 +39,8 @@ IDEA_PATH = re.compile(r"^/ideas/(\d+)$")
 COMMENT_PATH = re.compile(r"^/comments/(\d+)$")
 IDEA_COLLECTION = re.compile(r"^/ideas/(\d+)/(replies|likes|dislikes)$")
 COMMENT_COLLECTION = re.compile(r"^/comments/(\d+)/(likes|dislikes)$")
+IDEA_VOTES = re.compile(r"^/ideas/(\d+)/votes$")
+COPY_VOTES = "/ideas/votes"  # ?object=IDEA_URL: the votes we hold on an ally's idea (our copy of it)
 MAX_PAGES = 10_000
 
 
@@ -63,9 +68,10 @@ def _tombstone(url: str, former: str) -> Response:
     return activity_response({"@context": AS_CONTEXT, "id": url, "type": "Tombstone", "formerType": former}, 410)
 
 
-def _shown_idea(idea_id: int) -> Idea | Response:
-    idea = db.session.get(Idea, idea_id)
-    if idea is None or not idea.is_local or idea.state == IdeaState.DRAFT or idea.is_hidden:
+def _shown_idea(idea_id: int | None, *, copies: bool = False) -> Idea | Response:
+    """One of our published ideas (`copies`: or our copy of an ally's)."""
+    idea = db.session.get(Idea, idea_id) if idea_id is not None else None
+    if idea is None or not (idea.is_local or copies) or idea.state == IdeaState.DRAFT or idea.is_hidden:
         return _not_found()
     if idea.is_removed:
         return _tombstone(idea_ap_id(idea), "Page")
@@ -105,7 +111,36 @@ def serve_object() -> Response | None:
 # ----------------------------------------------------------------------------------- collections
 
 
+def _votes_request() -> Response | None:
+    """`/ideas/{id}/votes` (ours, or our copy of an ally's idea) and `/ideas/votes?object=IDEA_URL`: every vote
+    we hold on the idea with the signed activity behind it, for audits (vote_proofs.py); allies only."""
+    from coopol.federation.content.resolve import find_idea
+    from coopol.federation.content.vote_proofs import tally_per_party, vote_item, votes_query
+
+    match = IDEA_VOTES.match(request.path)
+    if match:
+        shown = _shown_idea(parse_id(match.group(1)), copies=True)
+        url = f"{current_app.config['URL']}{request.path}"
+    elif request.path == COPY_VOTES:
+        target = request.args.get("object", "")
+        found = find_idea(target) if 0 < len(target) <= 2048 else None
+        shown = _shown_idea(found.id if found is not None else None, copies=True)
+        url = f"{current_app.config['URL']}{COPY_VOTES}?{urlencode({'object': target})}"
+    else:
+        return None
+    if isinstance(shown, Response):
+        return shown
+    if not signed_by_ally():
+        return _forbidden()
+    target = idea_ap_id(shown)
+    extra = {"votesOn": target, "tally": tally_per_party(shown)}
+    return _paged(url, votes_query(shown), lambda row: vote_item(row, target), rows=True, extra=extra)
+
+
 def _collection_request() -> Response | None:
+    votes = _votes_request()
+    if votes is not None:
+        return votes
     idea_match, comment_match = IDEA_COLLECTION.match(request.path), COMMENT_COLLECTION.match(request.path)
     if idea_match:
         shown: Idea | Comment | Response = _shown_idea(int(idea_match.group(1)))
@@ -145,23 +180,26 @@ def _reply(comment: Comment) -> dict[str, Any]:
     return {**note, **comment_collections(comment)}
 
 
-def _paged(url: str, query: Select, build: Callable[[Any], dict[str, Any]], *, rows: bool = False) -> Response:
+def _paged(url: str, query: Select, build: Callable[[Any], dict[str, Any]], *, rows: bool = False,
+           extra: dict[str, Any] | None = None) -> Response:
     from coopol.federation.content.backfill import PAGE_SIZE  # one page size for every collection
     from coopol.federation.routes import activity_response
 
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     raw = request.args.get("page")
+    joiner = "&" if "?" in url else "?"
     if raw is None:
         return activity_response({"@context": AS_CONTEXT, "id": url, "type": "OrderedCollection",
-                                  "totalItems": total, "first": f"{url}?page=1"})
+                                  "totalItems": total, "first": f"{url}{joiner}page=1", **(extra or {})})
     page = parse_id(raw) or 1  # ASCII digits only: int() would fail on 4,301 of them (a 500)
     page = page if page <= MAX_PAGES else 1
     paged = query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     found = list(db.session.execute(paged)) if rows else list(db.session.scalars(paged))
-    document: dict[str, Any] = {"@context": AS_CONTEXT, "id": f"{url}?page={raw}", "type": "OrderedCollectionPage",
-                                "partOf": url, "totalItems": total, "orderedItems": [build(item) for item in found]}
+    document: dict[str, Any] = {"@context": AS_CONTEXT, "id": f"{url}{joiner}page={raw}",
+                                "type": "OrderedCollectionPage", "partOf": url, "totalItems": total,
+                                "orderedItems": [build(item) for item in found]}
     if page * PAGE_SIZE < total:
-        document["next"] = f"{url}?page={page + 1}"
+        document["next"] = f"{url}{joiner}page={page + 1}"
     return activity_response(document)
 
 

@@ -36,6 +36,7 @@ from coopol.federation.content.objects import (
     idea_page,
     origin_group,
 )
+from coopol.federation.content.vote_proofs import keep_proof, sign_vote
 from coopol.federation.followers import follower_inboxes
 from coopol.federation.models import Ally
 from coopol.federation.outbox import ally_inboxes, build_activity, enqueue_activity
@@ -48,9 +49,13 @@ def _followers() -> str:
 
 
 def announce(activity: dict[str, Any]) -> None:
-    """Our Group relays `activity` (about our content) to every ally."""
-    inner = {k: v for k, v in activity.items() if k != "@context"}
-    inner.setdefault("audience", group_id())
+    """Our Group relays `activity` (about our content) to every ally. A signed one (a vote's FEP-8b32
+    proof covers its `@context` and `audience`) is embedded exactly as it is."""
+    if "proof" in activity:
+        inner = activity
+    else:
+        inner = {k: v for k, v in activity.items() if k != "@context"}
+        inner.setdefault("audience", group_id())
     targets = ally_inboxes()
     if targets:
         enqueue_activity(build_activity("Announce", group_id(), inner, to=[PUBLIC], cc=[_followers()],
@@ -190,21 +195,36 @@ def _vote_object(kind: str, member: Member, target: str) -> dict[str, Any]:
     return {"type": kind, "actor": actor_id(member), "object": target}
 
 
-def _vote_activity(kind: str, member: Member, obj: Any, idea: Idea) -> None:
+def _vote_activity(kind: str, member: Member, obj: Any, idea: Idea, target: Idea | Comment) -> None:
     """A vote, or its Undo, with the time it was cast (microseconds): allies apply a member's votes in
-    the order of these times, not in the order deliveries arrive (see clocks.py)."""
-    _member_activity(kind, member, obj, idea, published=_iso(utcnow()))
+    the order of these times, not in the order deliveries arrive (see clocks.py). It is signed by the
+    member's Ed25519 key (FEP-8b32) and kept, whether or not anyone is told now: complete before it is
+    signed (its audience is the idea's Group), and sent as signed."""
+    audience = origin_group(idea)
+    activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[audience or PUBLIC],
+                              published=_iso(utcnow()))
+    activity["@context"] = CONTEXT
+    if audience:
+        activity["audience"] = audience
+    activity = sign_vote(member, activity)
+    keep_proof(member, target, activity)
+    if not _has_recipients(idea):
+        return
+    if idea.is_local:
+        announce(activity)
+    else:
+        _to_origin(activity, idea)
 
 
 def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None = None, **_: Any) -> None:
     if member.is_local:
-        _vote_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea)
+        _vote_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea, idea)
 
 
 def on_vote_withdrawn(idea: Idea, member: Member, previous: str, **_: Any) -> None:
     if member.is_local:
         kind = "Like" if previous == "support" else "Dislike"
-        _vote_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea)
+        _vote_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea, idea)
 
 
 def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, previous: str | None = None,
@@ -214,9 +234,9 @@ def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, pr
     target = comment_ap_id(comment)
     if value is None:
         kind = "Like" if previous == "up" else "Dislike"
-        _vote_activity("Undo", member, _vote_object(kind, member, target), comment.idea)
+        _vote_activity("Undo", member, _vote_object(kind, member, target), comment.idea, comment)
     else:
-        _vote_activity("Like" if value == "up" else "Dislike", member, target, comment.idea)
+        _vote_activity("Like" if value == "up" else "Dislike", member, target, comment.idea, comment)
 
 
 # ----------------------------------------------------------------------------- moderation

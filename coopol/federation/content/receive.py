@@ -42,6 +42,7 @@ from coopol.federation.content import clocks, objects
 from coopol.federation.content.people import member_for_actor
 from coopol.federation.content.rejections import send_reject
 from coopol.federation.content.resolve import fetchable, find_comment, find_idea, names_local_idea
+from coopol.federation.content.vote_proofs import VOTE_KINDS, keep_proof, verify_vote_proof
 from coopol.federation.fetch import FetchError, fetch_actor, fetch_document, remember_actor
 from coopol.federation.outcomes import NotApplied
 from coopol.federation.protocol import ProtocolError, id_of, type_of
@@ -376,6 +377,7 @@ def _on_vote(activity: dict[str, Any], sender: Sender) -> None:
         if not apply_vote(member, target, type_of(activity) == "Like", activity.get("id"),
                           clocks.activity_time(activity)):
             raise Unchanged("the same vote again")
+    keep_proof(member, target, activity)  # verified by the inbox (vote_proofs.verify_vote_proof)
     if _idea_of(target).is_local:
         _announce(activity)
 
@@ -406,6 +408,7 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
         current = db.session.scalar(select(CommentVote.value).where(CommentVote.comment_id == target.id,
                                                                     CommentVote.member_id == member.id))
         if current is None:
+            keep_proof(member, target, activity)  # delivered before the vote it takes back: still the latest
             raise Unchanged("no vote to undo")
         with _refusable(target.idea, sender):
             withdraw_comment_vote(member, target)
@@ -413,9 +416,11 @@ def _on_undo_vote(activity: dict[str, Any], sender: Sender) -> None:
         current = db.session.scalar(select(IdeaVote.value).where(IdeaVote.idea_id == target.id,
                                                                  IdeaVote.member_id == member.id))
         if current is None:
+            keep_proof(member, target, activity)  # delivered before the vote it takes back: still the latest
             raise Unchanged("no vote to undo")
         with _refusable(target, sender):
             withdraw_vote(member, target)
+    keep_proof(member, target, activity)
     if _idea_of(target).is_local:
         _announce(activity)
 
@@ -673,9 +678,11 @@ def receive_announce(activity: dict[str, Any], ctx: InboxContext) -> None:
 
 
 def verify_announce(activity: dict[str, Any], ctx: InboxContext) -> None:
-    """Only an ally's own Group relays (a Person or another actor of that host cannot)."""
+    """Only an ally's own Group relays (a Person or another actor of that host cannot); a vote it relays
+    with a proof has a proof that verifies."""
     if ctx.ally is None or ctx.actor_id != ctx.ally.group_id:
         raise PermissionDenied("Only the Group of an allied instance can announce to us.")
+    verify_vote_proof(activity, ctx)
 
 
 CONTENT_TYPES = ("Create", "Update", "Delete", "Like", "Dislike", "Flag", "Lock")
@@ -685,5 +692,6 @@ def register_handlers() -> None:
     from coopol.federation.content.fediverse import FOLLOWER_KINDS, follower_may_send
 
     for kind in CONTENT_TYPES + ("Undo",):  # Undo of a Follow keeps its own handler
-        register_handler(kind, _guarded(receive_direct), open_to=follower_may_send if kind in FOLLOWER_KINDS else None)
+        register_handler(kind, _guarded(receive_direct), open_to=follower_may_send if kind in FOLLOWER_KINDS else None,
+                         verify=verify_vote_proof if kind in VOTE_KINDS + ("Undo",) else None)
     register_handler("Announce", _guarded(receive_announce), verify=verify_announce)

@@ -68,7 +68,10 @@ def test_replayed_and_forged_announces_change_nothing(parties):
     forged = {**announce, "id": f"{b.url}/activities/{uuid.uuid4()}", "actor": f"{b.url}/g/ideas",
               "object": {**announce["object"], "type": "Dislike", "id": f"{b.url}/activities/{uuid.uuid4()}",
                          "audience": f"{b.url}/g/ideas"}}
-    assert signed_post(f"{c.url}/inbox", forged, *group_signer(b)).status_code == 202
+    assert signed_post(f"{c.url}/inbox", forged, *group_signer(b)).status_code == 422  # bob signed a Like
+    unsigned = {**forged, "id": f"{b.url}/activities/{uuid.uuid4()}",
+                "object": {k: v for k, v in forged["object"].items() if k != "proof"}}
+    assert signed_post(f"{c.url}/inbox", unsigned, *group_signer(b)).status_code == 202  # taken, ignored
     assert tally(c) == before
     # an announce signed by A's Group key but claiming to be B's Group
     assert signed_post(f"{c.url}/inbox", forged, *group_signer(a)).status_code == 401
@@ -76,6 +79,9 @@ def test_replayed_and_forged_announces_change_nothing(parties):
     smuggled = {**announce, "id": f"{a.url}/activities/{uuid.uuid4()}",
                 "object": {**announce["object"], "type": "Dislike", "id": f"{a.url}/activities/{uuid.uuid4()}",
                            "actor": f"{c.url}/u/nobody"}}
-    assert signed_post(f"{c.url}/inbox", smuggled, *group_signer(a)).status_code == 202
+    assert signed_post(f"{c.url}/inbox", smuggled, *group_signer(a)).status_code == 422  # bob's proof, not theirs
+    unsigned = {**smuggled, "id": f"{a.url}/activities/{uuid.uuid4()}",
+                "object": {k: v for k, v in smuggled["object"].items() if k != "proof"}}
+    assert signed_post(f"{c.url}/inbox", unsigned, *group_signer(a)).status_code == 202
     assert tally(c) == before
     assert tally(a) == before
