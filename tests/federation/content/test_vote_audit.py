@@ -175,3 +175,15 @@ def test_a_vote_whose_proof_fails_is_refused_and_counted(parties):
     admin.post("/login", data={"login": "boss", "password": "correct horse 12"})
     row = admin.get("/admin/allies").text.split(f'data-host="{b.host}"')[1].split("</tr>")[0]
     assert "1 vote refused: its proof failed" in row and "no audit yet" in row
+
+
+def test_an_erased_members_signed_votes_go_everywhere_and_their_votes_stay_counted(parties):
+    a, b, c, idea = _voted(parties)
+    assert "cid" in _proofs(c) and any(k.startswith("cid@") for k in _proofs(a))
+    c.api("DELETE", "/me", as_="cid", expect=204)
+    settle(a, b, c)
+    for party in (a, b, c):  # the Delete of their Person reached every ally
+        assert not any(k == "cid" or k.startswith("cid@") for k in _proofs(party)), party.host
+        assert len(_proofs(party)) == 4
+    counted = a.query(lambda: db.session.scalar(select(Idea).where(Idea.ap_id.is_(None))))
+    assert (counted.support_count, counted.oppose_count) == (4, 1)  # ann, bob, cid, cat; amy
