@@ -24,9 +24,10 @@ def instance_path_from_env() -> Path:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build an app for one instance folder (`COOPOL_INSTANCE`, or `INSTANCE_PATH` in test_config)."""
     from coopol.config import load_config
+    from coopol.core.application import Coopol
 
     instance_path = Path((test_config or {}).get("INSTANCE_PATH") or instance_path_from_env()).resolve()
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app = Coopol(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(load_config(instance_path, test_config))
     url = urlsplit(app.config["URL"])
     app.config["SERVER_HOST"] = url.netloc.lower()
