@@ -48,6 +48,7 @@ def _init_extensions(app: Flask) -> None:
     from flask_login import current_user
 
     from coopol.accounts.auth import init_auth
+    from coopol.accounts.token_cache import init_token_cache
     from coopol.core.cache import init_public_cache
     from coopol.core.database import (
         configure_sqlite,
@@ -101,6 +102,7 @@ def _init_extensions(app: Flask) -> None:
     init_events(app)
     init_templating(app)
     init_auth(app)
+    init_token_cache(app)
     init_unit_of_work(app)
     init_public_cache(app)
     init_security_headers(app)
