@@ -117,9 +117,11 @@ def _as_visitor() -> Iterator[None]:
         g._login_user = member
 
 
-def _cacheable(response: Response) -> bool:
-    return (response.status_code == 200 and "Set-Cookie" not in response.headers and not session.modified
-            and not response.is_streamed
+def _cacheable(response: Response, *, session_matters: bool = True) -> bool:
+    """`session_matters`: the answer's bytes are kept, and a page may hold what the session holds (a CSRF
+    token); a members' shared list keeps only its JSON data, made as a visitor sees it."""
+    return (response.status_code == 200 and "Set-Cookie" not in response.headers
+            and not (session_matters and session.modified) and not response.is_streamed
             and (response.content_length or 0) <= int(current_app.config["PUBLIC_CACHE_MAX_ENTRY_BYTES"]))
 
 
@@ -135,7 +137,7 @@ def _for_member(view: Callable[..., Any], overlay: MemberOverlay, cache: PublicC
     if found is None:
         with _as_visitor():
             shared = make_response(view(*args, **kwargs))
-        if not _cacheable(shared) or not shared.is_json:
+        if not _cacheable(shared, session_matters=False) or not shared.is_json:
             return view(*args, **kwargs)  # nothing to share: the member's own answer
         body = shared.get_data()
         headers = [(k, v) for k, v in shared.headers.items() if k.lower() not in ("content-length", "cache-control")]

@@ -102,3 +102,17 @@ def test_moderators_get_their_own_list_with_hidden_ideas(shared_app, setup):
     assert buses not in _votes(client.get(LIST, headers=heads["alice"]))
     assert buses in _votes(client.get(LIST, headers=heads["mod"]))
     assert buses not in _votes(client.get(LIST, headers=heads["bob"]))
+
+
+def test_a_member_signed_in_with_the_browser_shares_the_page_too(shared_app, setup):
+    from tests.conftest import TEST_PASSWORD
+
+    (buses, _libraries, _bikes), heads = setup
+    client = shared_app.test_client()
+    client.put(f"/api/v1/ideas/{buses}/vote", json={"value": "support"}, headers=heads["alice"])
+    client.get(LIST, headers=heads["bob"])  # the shared page exists
+    assert client.post("/login", data={"login": "alice", "password": TEST_PASSWORD}).status_code in (302, 303)
+    assert _votes(client.get(LIST))[buses] == "support"
+    response, statements = _statements(shared_app, lambda: client.get(LIST))
+    assert _votes(response)[buses] == "support"
+    assert not any("FROM ideas" in s for s in statements if s.lstrip().upper().startswith("SELECT")), statements
