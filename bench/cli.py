@@ -29,6 +29,7 @@ from bench.processes import (
     free_port,
     start_gunicorn,
     stop_all,
+    workers_rss_mb,
 )
 from bench.scenarios import BY_KEY, SCENARIOS, Context
 from bench.seed import SeedPlan, seed
@@ -171,6 +172,21 @@ def run(args: argparse.Namespace, workdir: Path, instances: list[Any]) -> dict[s
     return results
 
 
+RSS_GOAL_MB = 80  # issue 16: one gunicorn worker after load
+
+
+def rss_entry(at_start: dict[str, list[float]], after_load: dict[str, list[float]]) -> dict[str, Any]:
+    """Resident memory of each gunicorn worker, once booted and after every scenario's load."""
+    loaded = after_load["coopol"]
+    biggest = max(loaded) if loaded else None
+    summary = (f"Coopol {', '.join(f'{mb:.0f}' for mb in loaded)} MB after load "
+               f"({', '.join(f'{mb:.0f}' for mb in at_start['coopol'])} MB booted); bare Flask "
+               f"{', '.join(f'{mb:.0f}' for mb in after_load['bare'])} MB")
+    return {"key": "rss", "title": "RSS of one gunicorn worker (MB)", "at_start_mb": at_start,
+            "after_load_mb": after_load, "max_mb": biggest, "goal_mb": RSS_GOAL_MB,
+            "meets_goal": biggest is not None and biggest <= RSS_GOAL_MB, "summary": summary}
+
+
 def run_http(args, workdir: Path, instances: list[Any], plan: SeedPlan, timing: Timing, keys: list[str],
              results: dict[str, Any]) -> None:
     began = time.monotonic()
@@ -185,6 +201,7 @@ def run_http(args, workdir: Path, instances: list[Any], plan: SeedPlan, timing: 
     bare = start_gunicorn("bare", "bench.bare:create_app()", env=child_env(), log_dir=workdir)
     log(f"coopol at {coopol.url}, bare Flask at {bare.url}")
     ctx = Context(app=instance.app, instance=instance, seed=data)
+    rss_at_start = {"coopol": workers_rss_mb(coopol), "bare": workers_rss_mb(bare)}
     log("measuring bare Flask")
     before = measure_bare(bare.url, timing)
     entries = []
@@ -199,5 +216,7 @@ def run_http(args, workdir: Path, instances: list[Any], plan: SeedPlan, timing: 
     for entry in entries:
         add_ratios(entry, reference, results["database"])
     results["scenarios"] = entries
+    results["rss"] = rss_entry(rss_at_start, {"coopol": workers_rss_mb(coopol), "bare": workers_rss_mb(bare)})
+    log(f"RSS per worker: {results['rss']['summary']}")
     coopol.stop()
     bare.stop()

@@ -139,6 +139,39 @@ def start_gunicorn(name: str, app_spec: str, *, env: dict[str, str], log_dir: Pa
     raise BenchError(f"{name}: could not bind a free port")
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (a gunicorn master's workers), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a process in MB (VmRSS), or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def workers_rss_mb(server: Server) -> list[float]:
+    """The resident memory of each of a gunicorn server's workers, in MB."""
+    return [mb for mb in (rss_mb(pid) for pid in child_pids(server.proc.pid)) if mb is not None]
+
+
 def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, *, timeout: float, workers: int = 1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -58,6 +58,9 @@ def table(results: dict[str, Any]) -> str:
                          f"{_fmt(goal, '>6.2f')}{mark}")
         if entry["status"] != "ok":
             lines.append(f"{'':<44} {entry['status']}: {entry.get('reason', '')}")
+    if results.get("rss"):
+        rss = results["rss"]
+        lines.append(f"{rss['title']:<44} {rss['summary']} (goal <= {rss['goal_mb']} MB)")
     for section in ("federation", "scale"):
         for entry in results.get(section, []):
             if entry["status"] != "ok":
@@ -141,6 +144,9 @@ def markdown(results: dict[str, Any]) -> str:
             flag = "" if entry["status"] == "ok" else f" ({entry['status']}: see below)"
             lines.append(f"| {title} | {connections} | {run['rps']:,.0f} | {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | "
                          f"{_fmt(run.get('ratio'), '.2f')}{flag} | {_fmt(goal, '.2f')} |")
+    if results.get("rss"):
+        rss = results["rss"]
+        lines.append(f"| {rss['title']} | | | | | {rss['summary']} | <= {rss['goal_mb']} MB |")
     for entry in results.get("federation", []) + results.get("scale", []):
         text = entry["summary"] if entry["status"] == "ok" else f"{entry['status']}: {entry.get('reason', '')}"
         lines.append(f"| {entry['title']} | | | | | {text} | {_fmt(entry.get('goal'))} |")

@@ -1,8 +1,10 @@
 """The scale test (PostgreSQL): does a page of ideas cost the same at 10,000 and at 1,000,000 ideas
 (10,000,000 votes)? The `top` and `hot` pages and the vote path are timed on one connection (latency)
 at the small size, the same database is grown to the large size, and they are timed again; the figure
-is large / small (goal <= 1.5). The pages are asked for by members, whom the visitors' cache never
-serves. `--quick` compares 1,000 with 100,000 ideas (1,000,000 votes).
+is large / small (goal <= 1.5). The pages are asked for by members, and the instance's short cache is off
+(`public_cache_seconds = 0`), so the figures are the queries'. The web list (`/ideas?sort=new`) is timed at
+its first page and at a page 500 ideas deep (the cursor its "next" links would carry), both keyset pages
+with an approximate total. `--quick` compares 1,000 with 100,000 ideas (1,000,000 votes).
 """
 
 from __future__ import annotations
@@ -33,7 +35,20 @@ def as_members(prepare):
     return prepared
 
 
-MEASURED = (("top", as_members(prepare_top)), ("hot", as_members(prepare_hot)), ("vote", prepare_vote))
+def prepare_web_list(ctx: Context, count: int) -> list[Request]:
+    """The web list's first page and a page 500 ideas deep, by the cursor of its "next" link."""
+    from coopol.ideas.queries import list_ideas
+
+    cursor = None
+    for _page in range(5):
+        cursor = list_ideas(None, sort="new", limit=100, cursor=cursor).next_cursor
+    html = {"Accept": "text/html"}
+    return [Request("GET", "/ideas?sort=new", html)] + (
+        [Request("GET", f"/ideas?sort=new&cursor={cursor}", html)] if cursor else [])
+
+
+MEASURED = (("top", as_members(prepare_top)), ("hot", as_members(prepare_hot)), ("vote", prepare_vote),
+            ("web-list", as_members(prepare_web_list)))
 
 
 def run(workdir: Path, database_url: str, size: str, timing: Timing, instances: list[Any]) -> list[dict]:
@@ -43,7 +58,7 @@ def run(workdir: Path, database_url: str, size: str, timing: Timing, instances: 
                  "reason": "the scale test runs on PostgreSQL: pass --database or --scale-database"}]
     plan, big_ideas, big_votes = SIZES[size]
     log(f"scale: {plan.ideas:,} then {big_ideas:,} ideas on PostgreSQL")
-    instance = create_instance(workdir, "scale", free_port(), database_url)
+    instance = create_instance(workdir, "scale", free_port(), database_url, config={"public_cache_seconds": 0})
     instances.append(instance)
     data = seed(instance, plan, random.Random(5))
     if not data.idea_ids:

@@ -24,9 +24,10 @@ def instance_path_from_env() -> Path:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build an app for one instance folder (`COOPOL_INSTANCE`, or `INSTANCE_PATH` in test_config)."""
     from coopol.config import load_config
+    from coopol.core.application import Coopol
 
     instance_path = Path((test_config or {}).get("INSTANCE_PATH") or instance_path_from_env()).resolve()
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app = Coopol(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.from_mapping(load_config(instance_path, test_config))
     url = urlsplit(app.config["URL"])
     app.config["SERVER_HOST"] = url.netloc.lower()
@@ -47,6 +48,7 @@ def _init_extensions(app: Flask) -> None:
     from flask_login import current_user
 
     from coopol.accounts.auth import init_auth
+    from coopol.accounts.token_cache import init_token_cache
     from coopol.core.cache import init_public_cache
     from coopol.core.database import (
         configure_sqlite,
@@ -100,6 +102,7 @@ def _init_extensions(app: Flask) -> None:
     init_events(app)
     init_templating(app)
     init_auth(app)
+    init_token_cache(app)
     init_unit_of_work(app)
     init_public_cache(app)
     init_security_headers(app)

@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_LOCALE": "en",
     "RATELIMIT_ENABLED": True,
     "PUBLIC_CACHE_SECONDS": 2,  # visitors' lists and idea pages (coopol/core/cache.py); 0 turns it off
+    "TOKEN_CACHE_SECONDS": 60,  # API tokens remembered per process (coopol/accounts/token_cache.py); 0: off
     "PUBLIC_CACHE_ENTRIES": 2000,
     "PUBLIC_CACHE_MAX_BYTES": 64 * 1024 * 1024,  # per process
     "PUBLIC_CACHE_MAX_ENTRY_BYTES": 1024 * 1024,

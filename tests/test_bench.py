@@ -87,7 +87,11 @@ def test_smoke_run_writes_json_with_ratios(tmp_path, generator):
     assert results["machine"]["load_generator"] == generator
     assert set(results["bare"]) == {"4", "8"} and all(ref["rps"] > 0 for ref in results["bare"].values())
     by_key = {entry["key"]: entry for entry in results["scenarios"] + results["federation"]}
-    assert {"me", "top", "hot", "search", "page", "vote", "inbox", "deliveries", "propagation"} <= set(by_key)
+    assert {"nodb", "me", "top", "top-member", "hot", "search", "page", "vote", "inbox", "deliveries",
+            "propagation"} <= set(by_key)
+    rss = results["rss"]
+    assert len(rss["after_load_mb"]["coopol"]) == 4 and all(mb > 0 for mb in rss["after_load_mb"]["coopol"])
+    assert rss["max_mb"] == max(rss["after_load_mb"]["coopol"]) and "RSS of one gunicorn worker" in done.stdout
     for entry in by_key.values():
         assert entry["status"] in ("ok", "skipped"), entry
         if entry["status"] == "skipped":

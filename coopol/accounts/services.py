@@ -238,24 +238,55 @@ def revoke_token(member: Member, token_id: int) -> ApiToken:
 def member_for_token(raw: str, *, read_only_unit: bool = False) -> Member | None:
     """The member a raw token authenticates, or None. Its use is recorded at most once a minute.
 
+    Remembered per process for a short while (coopol/accounts/token_cache.py): a revocation or a change
+    of the member, committed by any process, makes the next request look the token up again.
+
     `read_only_unit`: the caller's transaction only reads (a GET). The use is then recorded in a short
     transaction of its own, because on SQLite a read transaction that later writes fails when another
     writer committed in between ("database is locked"), and that bookkeeping must not fail the read."""
+    from coopol.accounts.token_cache import token_cache
+
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw))
+    token_hash = _sha256(raw)
+    cache = token_cache()
+    remembered = cache.get(token_hash) if cache is not None else None
+    if remembered is not None:
+        member = db.session.merge(remembered.member, load=False)
+        if not member.is_active:  # a suspension's end or start is a matter of time, not of rows
+            return None
+        remembered.last_used_at = _record_use(remembered.token_id, remembered.last_used_at, None, read_only_unit)
+        return member
+    stamp = cache.stamp() if cache is not None else None  # before the query: see TokenCache.put
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash)
                               .options(joinedload(ApiToken.member)))
     if token is None or token.revoked_at is not None or not token.member.is_active:
         return None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        if read_only_unit:
-            with db.engine.begin() as connection:
-                connection.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-            set_committed_value(token, "last_used_at", now)
-        else:
-            token.last_used_at = now
+    _record_use(token.id, token.last_used_at, token, read_only_unit)
+    if cache is not None:
+        cache.put(token_hash, stamp, token, token.member)
     return token.member
+
+
+def _record_use(token_id: int, last_used_at, token: ApiToken | None, read_only_unit: bool):
+    """Sets the token's `last_used_at` when the last recorded use is over a minute old; returns it.
+    `token`: the loaded row, or None when the token was remembered (token_cache)."""
+    from coopol.core.uow import has_written
+
+    now = utcnow()
+    if last_used_at is not None and now - last_used_at <= timedelta(minutes=1):
+        return last_used_at
+    if read_only_unit and not has_written():
+        with db.engine.begin() as connection:
+            connection.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        if token is not None:
+            set_committed_value(token, "last_used_at", now)
+    elif token is not None:
+        token.last_used_at = now
+    else:  # committed with the request's unit (the table's statement: a use does not stamp, see token_cache)
+        db.session.execute(update(ApiToken.__table__).where(ApiToken.__table__.c.id == token_id)
+                           .values(last_used_at=now))
+    return now
 
 
 def update_profile(member: Member, *, display_name: str | None = None, bio: str | None = None,

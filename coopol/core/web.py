@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request, url_for
 from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
@@ -27,21 +26,30 @@ UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 MAX_DATABASE_ID = 2**31 - 1
 
 
+def security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    headers = (
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
+    if secure:
+        headers += (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
+    return headers
+
+
 def init_security_headers(app: Flask) -> None:
-    secure = app.config["URL"].startswith("https://")
+    # Built once: every response gets them, unless its view set its own (a logo's CSP).
+    defaults = security_headers(app.config["URL"].startswith("https://"))
+    api_defaults = (*defaults, ("Cache-Control", "no-store"))
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.path.startswith("/api/") and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"
+        present = {name.lower() for name in headers.keys()}
+        wanted = api_defaults if request.path.startswith("/api/") else defaults
+        headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         return response
 
 
@@ -97,7 +105,7 @@ def init_request_guards(app: Flask) -> None:
 
     @app.before_request
     def require_json_api_bodies():
-        if (request.path.startswith("/api/") and request.method in BODY_METHODS and _has_body()
+        if (request.method in BODY_METHODS and request.path.startswith("/api/") and _has_body()
                 and not request.is_json):
             raise UnsupportedMediaType()
 
@@ -105,7 +113,10 @@ def init_request_guards(app: Flask) -> None:
     def refuse_unstorable_text():
         if UNSTORABLE_TEXT.search(request.path):
             raise NotFound(_("Nothing exists at this address."))
-        for location in (request.args, request.form if request.method in BODY_METHODS else MultiDict()):
+        locations = [request.args] if request.query_string else []  # no query string: no arguments
+        if request.method in BODY_METHODS:
+            locations.append(request.form)
+        for location in locations:
             for key, values in location.lists():
                 if UNSTORABLE_TEXT.search(key) or any(UNSTORABLE_TEXT.search(v) for v in values):
                     raise ValidationFailed.field(

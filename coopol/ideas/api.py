@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from coopol.accounts.services import get_member_by_reference, member_view, profile_counts
-from coopol.core.cache import public_cache
+from coopol.core.cache import MemberOverlay, public_cache
 from coopol.core.schemas import Blueprint
 from coopol.extensions import db
 from coopol.ideas import presenters, queries, schemas, services
+from coopol.ideas.guards import is_moderator
 from coopol.ideas.models import Idea, IdeaState
 from coopol.ideas.stats import participation_stats
 
@@ -34,8 +36,13 @@ def create_idea(data):
     return _idea(services.create_idea(_viewer(), **data))
 
 
+def _shares_the_visitors_list(member) -> bool:
+    """Members see the visitors' list, but moderators (hidden ideas too) and anyone's own drafts."""
+    return not is_moderator(member) and request.args.get("state") != IdeaState.DRAFT
+
+
 @blp.get("/ideas")
-@public_cache
+@public_cache(members=MemberOverlay(_shares_the_visitors_list, presenters.my_part_of_ideas))
 @blp.arguments(schemas.IdeaListQuerySchema, location="query")
 @blp.response(200, schemas.IdeaListSchema)
 @blp.errors(422)

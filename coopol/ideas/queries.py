@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from coopol.ideas.scopes import scope_tree
 from coopol.ideas.search import apply_search, search_terms
 
 SORTS = ("hot", "top", "new", "comments", "controversial", "relevance")
+TOTAL_SECONDS = 60  # how old the web list's "about N ideas" may be
 PINNED = case((Idea.pinned_at.is_not(None), 1), else_=0)
 SORT_KEYS = {
     "hot": [(Idea.hot_score, "float")],
@@ -49,6 +51,7 @@ class IdeaPage:
     page: int = 1
     pages: int = 1
     sort: str = "hot"
+    previous_cursor: str | None = None  # keyset pages asked for `with_previous` (the web's)
 
 
 def _filtered(viewer: Member | None, *, state=None, tag=None, scope=None, language=None, origin=None,
@@ -119,6 +122,28 @@ def _decode(cursor: str, sort: str, kinds: list[str]) -> list:
     return values
 
 
+def _before(keys, values):
+    """Rows before the cursor in the descending order: `_after` mirrored, for the previous page."""
+    if all(isinstance(expression, InstrumentedAttribute) for expression, _kind in keys):
+        return tuple_(*[k[0] for k in keys]) > tuple_(*[literal(v, k[0].type) for k, v in zip(keys, values,
+                                                                                             strict=True)])
+    clauses = []
+    for i, ((expression, _kind), value) in enumerate(zip(keys, values, strict=True)):
+        equal = [k[0] == v for k, v in zip(keys[:i], values[:i], strict=True)]
+        clauses.append(and_(*equal, expression > value))
+    return or_(*clauses)
+
+
+def _seek_back(stmt, keys, limit: int, cursor_values: list | None) -> list[tuple[Idea, list]]:
+    """The rows just before the cursor (or the last rows), nearest first."""
+    if cursor_values is not None:
+        stmt = stmt.where(_before(keys, cursor_values))
+    rows = db.session.execute(stmt.add_columns(*[e.label(f"k{i}") for i, (e, _k) in enumerate(keys)])
+                              .order_by(*[expression.asc() for expression, _kind in keys])
+                              .limit(limit)).unique().all()
+    return [(row[0], list(row[1:])) for row in rows]
+
+
 def _after(keys, values):
     """Rows after the cursor in a descending order on every key. Plain columns compare as one row value,
     `(a, b, id) < (x, y, z)`, which both engines answer from the sort's index; an expression (relevance,
@@ -145,8 +170,10 @@ def _seek(stmt, keys, limit: int, cursor_values: list | None) -> list[tuple[Idea
 
 def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str | None = None,
                cursor: str | None = None, limit: int = 20, page: int | None = None, pinned_first: bool = True,
-               **filters) -> IdeaPage:
-    """A page of ideas the viewer may see. `cursor` (API) or `page` (web, counted) paginates."""
+               before: str | None = None, with_previous: bool = False, **filters) -> IdeaPage:
+    """A page of ideas the viewer may see. `cursor` (keyset: the API, the web list) or `page` (counted,
+    with OFFSET: a group's few) paginates. `before`: the page ending just before that cursor (the web's
+    "previous"); `with_previous`: the page also says where its previous one ends (`previous_cursor`)."""
     terms = search_terms(q)
     sort = sort or ("relevance" if terms else "hot")
     if sort not in sort_names():
@@ -175,18 +202,22 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
     # columns, which an index serves (an ORDER BY on "pinned first" could not use one and sorted the whole
     # table). The cursor says which part it stopped in: [1 if in the pinned part else 0, keys..., id].
     keys = _keys(sort, relevance, False, drafts)
+    kinds = ["int"] + [kind for _e, kind in keys]
     after, in_pinned = None, True
     if cursor:
-        flag, *after = _decode(cursor, sort, ["int"] + [kind for _e, kind in keys])
+        flag, *after = _decode(cursor, sort, kinds)
         in_pinned = flag == 1
     if not pinned_first or sort == "relevance":
         parts = [(0, stmt)]
     else:
         # The pinned ones first: their ids come from their partial index (planners left alone may walk the
         # sort's index through every idea looking for them); usually there are none.
-        pinned = list(db.session.scalars(select(Idea.id).where(Idea.pinned_at.is_not(None)))) if in_pinned else []
+        pinned = list(db.session.scalars(select(Idea.id).where(Idea.pinned_at.is_not(None)))) \
+            if in_pinned or before else []
         parts = [(1, stmt.where(Idea.id.in_(pinned)))] if pinned else []
         parts.append((0, stmt.where(Idea.pinned_at.is_(None))))
+    if before:
+        return _page_before(parts, keys, limit, sort, _decode(before, sort, kinds))
     found: list[tuple[int, Idea, list]] = []
     for flag, part in parts:
         found += [(flag, idea, values) for idea, values in _seek(part, keys, limit + 1 - len(found), after)]
@@ -198,7 +229,61 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
         found = found[:limit]
         flag, _idea, values = found[-1]
         next_cursor = _encode(sort, [flag, *values])
-    return IdeaPage([idea for _f, idea, _v in found], next_cursor, sort=sort)
+    previous_cursor = None
+    if with_previous and cursor and found:
+        flag, _idea, values = found[0]
+        previous_cursor = _encode(sort, [flag, *values])
+    return IdeaPage([idea for _f, idea, _v in found], next_cursor, sort=sort, previous_cursor=previous_cursor)
+
+
+def _page_before(parts: list, keys: list, limit: int, sort: str, cursor: list) -> IdeaPage:
+    """The `limit` ideas just before `cursor` (in the part it was taken in, then the parts above it). Near
+    the top there may be fewer: that page is the first one, which starts at the top."""
+    flag, *values = cursor
+    above = [(f, part) for f, part in parts if f >= flag]  # parts are listed top first: pinned (1), others (0)
+    found: list[tuple[int, Idea, list]] = []
+    position: list | None = values
+    for part_flag, part in reversed(above):
+        found += [(part_flag, idea, vals) for idea, vals in _seek_back(part, keys, limit + 1 - len(found),
+                                                                       position if part_flag == flag else None)]
+        if len(found) > limit:
+            break
+    if len(found) <= limit:  # the first page
+        first = []
+        for part_flag, part in parts:
+            first += [(part_flag, idea, vals) for idea, vals in _seek(part, keys, limit + 1 - len(first), None)]
+            if len(first) > limit:
+                break
+        found = first
+        next_cursor = _encode(sort, [found[limit - 1][0], *found[limit - 1][2]]) if len(found) > limit else None
+        return IdeaPage([idea for _f, idea, _v in found[:limit]], next_cursor, sort=sort)
+    found = list(reversed(found[:limit]))
+    first_flag, _idea, first_values = found[0]
+    last_flag, _idea, last_values = found[-1]
+    return IdeaPage([idea for _f, idea, _v in found], _encode(sort, [last_flag, *last_values]), sort=sort,
+                    previous_cursor=_encode(sort, [first_flag, *first_values]))
+
+
+def approximate_total(viewer: Member | None, q: str | None, **filters) -> int:
+    """How many ideas a list holds, counted at most once a minute per process for each filter (and
+    whether the viewer sees hidden ones): a count walks every matching row, too slow for every page."""
+    key = (is_moderator(viewer), q, tuple(sorted((k, v) for k, v in filters.items() if v)))
+    if filters.get("state") == IdeaState.DRAFT:
+        key += (getattr(viewer, "id", None),)
+    kept = current_app.extensions.setdefault("coopol.ideas.totals", {})
+    found = kept.get(key)
+    now = time.monotonic()
+    if found is not None and found[0] > now:
+        return found[1]
+    stmt = _filtered(viewer, **filters)
+    terms = search_terms(q)
+    if terms:
+        stmt, _relevance = apply_search(stmt, terms)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if len(kept) > 1000:
+        kept.clear()
+    kept[key] = (now + TOTAL_SECONDS, total)
+    return total
 
 
 @dataclass

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from coopol.core.cache import public_cache
-from coopol.core.errors import DomainError
+from coopol.core.errors import DomainError, ValidationFailed
 from coopol.extensions import db
 from coopol.groups.services import find_group
 from coopol.ideas import presenters, queries, services
@@ -56,7 +56,16 @@ def index():
         filters["scope"] = None
     sort = args.get("sort") if args.get("sort") in queries.sort_names() else None
     q = (args.get("q") or "").strip()[:200] or None
-    page = services.list_ideas(_viewer(), sort=sort, q=q, page=_int_arg("page", 1), limit=PER_PAGE, **filters)
+    # Keyset pages, as the API's: "next" and "previous" carry a cursor, so a page deep in a long list costs
+    # what the first does (no OFFSET), and the total is an estimate counted at most once a minute.
+    cursor, before = args.get("cursor") or None, args.get("before") or None
+    try:
+        page = services.list_ideas(_viewer(), sort=sort, q=q, cursor=cursor, before=before, with_previous=True,
+                                   limit=PER_PAGE, **filters)
+    except ValidationFailed as error:  # a cursor of another sort, or broken: the first page, and why
+        flash(error.message, "error")
+        page = services.list_ideas(_viewer(), sort=sort, q=q, limit=PER_PAGE, **filters)
+    page.total = queries.approximate_total(_viewer(), q, **filters)
     params = {key: value for key, value in {**filters, "q": q, "sort": sort}.items() if value}
     group = find_group(filters["group"]) if filters["group"] else None
     extra = extra_sorts().get(page.sort)

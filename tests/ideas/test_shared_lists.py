@@ -1,0 +1,118 @@
+"""Members read the ideas list from the visitors' shared page (coopol/core/cache.py), with their own
+votes and ideas laid over it by one small query: each sees their own vote, never another member's."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from coopol.extensions import db
+
+LIST = "/api/v1/ideas?sort=new"
+
+
+@pytest.fixture
+def shared_app(make_app):
+    return make_app("shared", PUBLIC_CACHE_SECONDS=60)
+
+
+@pytest.fixture
+def setup(shared_app, create_member, token_for):
+    from coopol.accounts.services import get_member_by_handle
+    from coopol.core.uow import unit_of_work
+    from coopol.ideas.services import create_idea
+
+    heads = {}
+    for handle, role in (("alice", "member"), ("bob", "member"), ("carol", "member"), ("mod", "moderator")):
+        create_member(handle, role=role, target_app=shared_app)
+        heads[handle] = token_for(handle, target_app=shared_app)
+    ids = []
+    with shared_app.test_request_context(), unit_of_work():
+        for title in ("Night buses", "Free libraries", "Bike lanes"):
+            ids.append(create_idea(get_member_by_handle("carol"), title=title, body="Please.").id)
+    return ids, heads
+
+
+def _votes(response) -> dict[int, str | None]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    items = response.json["items"]
+    assert all(item["tally"]["my_vote"] == item["my_vote"] for item in items)
+    return {item["id"]: item["my_vote"] for item in items}
+
+
+def _statements(app, send):
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        return send(), seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+def test_each_member_sees_their_own_votes_on_the_shared_page_and_never_another_ones(shared_app, setup):
+    (buses, libraries, bikes), heads = setup
+    client = shared_app.test_client()
+    vote = client.put(f"/api/v1/ideas/{buses}/vote", json={"value": "support"}, headers=heads["alice"])
+    assert vote.status_code == 200
+    assert client.put(f"/api/v1/ideas/{bikes}/vote", json={"value": "oppose"}, headers=heads["bob"]).status_code == 200
+
+    assert _votes(client.get(LIST, headers=heads["alice"])) == {buses: "support", libraries: None, bikes: None}
+    assert _votes(client.get(LIST, headers=heads["bob"])) == {buses: None, libraries: None, bikes: "oppose"}
+    assert _votes(client.get(LIST)) == {buses: None, libraries: None, bikes: None}
+    assert _votes(client.get(LIST, headers=heads["alice"])) == {buses: "support", libraries: None, bikes: None}
+
+    # A vote shows on the member's next read of the cached page; the others' copies do not change.
+    assert client.put(f"/api/v1/ideas/{libraries}/vote", json={"value": "oppose"},
+                      headers=heads["alice"]).status_code == 200
+    assert _votes(client.get(LIST, headers=heads["alice"])) == {buses: "support", libraries: "oppose", bikes: None}
+    assert _votes(client.get(LIST, headers=heads["bob"])) == {buses: None, libraries: None, bikes: "oppose"}
+    assert client.delete(f"/api/v1/ideas/{buses}/vote", headers=heads["alice"]).status_code in (200, 204)
+    assert _votes(client.get(LIST, headers=heads["alice"]))[buses] is None
+
+
+def test_the_shared_page_is_made_once_and_each_member_costs_one_small_query(shared_app, setup):
+    _ids, heads = setup
+    client = shared_app.test_client()
+    client.get(LIST, headers=heads["alice"])  # makes the shared page (and remembers alice's token)
+    client.get(LIST, headers=heads["bob"])    # remembers bob's token
+    response, statements = _statements(shared_app, lambda: client.get(LIST, headers=heads["bob"]))
+    assert response.status_code == 200
+    queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(queries) == 1 and "idea_votes" in queries[0], statements
+    assert response.headers["Cache-Control"] == "no-store"  # a member's copy is theirs alone
+
+
+def test_moderators_get_their_own_list_with_hidden_ideas(shared_app, setup):
+    from coopol.core.time import utcnow
+    from coopol.ideas.models import Idea
+
+    (buses, _libraries, _bikes), heads = setup
+    client = shared_app.test_client()
+    assert buses in _votes(client.get(LIST, headers=heads["alice"]))
+    with shared_app.app_context():
+        db.session.get(Idea, buses).hidden_at = utcnow()
+        db.session.commit()
+    shared_app.extensions["coopol.public_cache"].clear()
+    assert buses not in _votes(client.get(LIST, headers=heads["alice"]))
+    assert buses in _votes(client.get(LIST, headers=heads["mod"]))
+    assert buses not in _votes(client.get(LIST, headers=heads["bob"]))
+
+
+def test_a_member_signed_in_with_the_browser_shares_the_page_too(shared_app, setup):
+    from tests.conftest import TEST_PASSWORD
+
+    (buses, _libraries, _bikes), heads = setup
+    client = shared_app.test_client()
+    client.put(f"/api/v1/ideas/{buses}/vote", json={"value": "support"}, headers=heads["alice"])
+    client.get(LIST, headers=heads["bob"])  # the shared page exists
+    assert client.post("/login", data={"login": "alice", "password": TEST_PASSWORD}).status_code in (302, 303)
+    assert _votes(client.get(LIST))[buses] == "support"
+    response, statements = _statements(shared_app, lambda: client.get(LIST))
+    assert _votes(response)[buses] == "support"
+    assert not any("FROM ideas" in s for s in statements if s.lstrip().upper().startswith("SELECT")), statements
