@@ -244,7 +244,7 @@ def member_for_token(raw: str, *, read_only_unit: bool = False) -> Member | None
     `read_only_unit`: the caller's transaction only reads (a GET). The use is then recorded in a short
     transaction of its own, because on SQLite a read transaction that later writes fails when another
     writer committed in between ("database is locked"), and that bookkeeping must not fail the read."""
-    from coopol.accounts.token_cache import token_cache
+    from coopol.accounts.token_cache import Unreadable, token_cache
 
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
@@ -257,7 +257,10 @@ def member_for_token(raw: str, *, read_only_unit: bool = False) -> Member | None
             return None
         remembered.last_used_at = _record_use(remembered.token_id, remembered.last_used_at, None, read_only_unit)
         return member
-    stamp = cache.stamp() if cache is not None else None  # before the query: see TokenCache.put
+    try:
+        stamp = cache.stamp() if cache is not None else None  # before the query: see TokenCache.put
+    except Unreadable:
+        cache = stamp = None  # the shared store is down: this token is not remembered
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash)
                               .options(joinedload(ApiToken.member)))
     if token is None or token.revoked_at is not None or not token.member.is_active:

@@ -15,9 +15,12 @@ The remembered member is a detached copy merged into each request's session with
 (`merge(load=False)`), so views read and change it as if it had been loaded; whether it may act
 (`is_active`, a suspension that runs out) is still decided on every request.
 
-Every process serving one instance must see the same folder, as they do on one machine (gunicorn's
-workers, `coopol worker`, the CLI). Web processes on several machines would need the stamp in a store
-they share (Redis, as rate limits); that is not built yet: set `TOKEN_CACHE_SECONDS = 0` there.
+Every process serving one instance sees the same folder on one machine (gunicorn's workers, `coopol
+worker`, the CLI). Processes on several machines share the limiter's storage instead (Redis, as rate
+limits: `RATELIMIT_STORAGE_URI`, which is Redis whenever several processes serve): when it is not
+`memory://`, the stamp is also a counter there, raised by every stamped commit and read with each
+remembered token (one GET). A stamp that cannot be read (Redis down) serves nothing remembered: the token
+is looked up, as without the cache.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
+from limits.storage import Storage, storage_from_string
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -54,23 +58,39 @@ class Remembered:
     member: Member  # detached, clean
 
 
+class Unreadable(Exception):
+    """The shared stamp could not be read: nothing remembered may serve."""
+
+
+SHARED_STAMP_SECONDS = 30 * 24 * 3600  # the counter's life in the shared store (gone: a new stamp, still safe)
+
+
 class TokenCache:
-    def __init__(self, folder: Path, seconds: float, max_entries: int = 10_000) -> None:
+    def __init__(self, folder: Path, seconds: float, max_entries: int = 10_000, shared: Storage | None = None,
+                 key: str = "") -> None:
         self.path = Path(folder) / STAMP_FILE
         self.seconds = seconds
         self.max_entries = max(1, max_entries)
+        self.shared, self.key = shared, key
         self._entries: OrderedDict[str, Remembered] = OrderedDict()
         self._lock = threading.Lock()
 
     def stamp(self) -> tuple | None:
         try:
             found = os.stat(self.path)
+            local: tuple | None = (found.st_ino, found.st_mtime_ns, found.st_size, found.st_dev)
         except OSError:
-            return None
-        return (found.st_ino, found.st_mtime_ns, found.st_size, found.st_dev)
+            local = None
+        if self.shared is None:
+            return local
+        try:
+            return (local, self.shared.get(self.key))
+        except Exception as error:  # noqa: BLE001 (any storage error: the stamp is unknown)
+            raise Unreadable(str(error)) from error
 
     def bump(self) -> None:
         """Make every remembered token, in every process of this instance, be looked up again."""
+        self.clear()
         temporary = self.path.with_name(f".{STAMP_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
         try:
             temporary.write_text(f"{time.time_ns()} {secrets.token_hex(8)}\n")
@@ -78,7 +98,9 @@ class TokenCache:
         except OSError:
             temporary.unlink(missing_ok=True)
             raise
-        self.clear()
+        finally:
+            if self.shared is not None:
+                self.shared.incr(self.key, SHARED_STAMP_SECONDS)
 
     def get(self, token_hash: str) -> Remembered | None:
         if self.seconds <= 0:
@@ -86,7 +108,11 @@ class TokenCache:
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
-        if entry.expires_at < time.monotonic() or entry.stamp != self.stamp():
+        try:
+            current = self.stamp()
+        except Unreadable:
+            return None
+        if entry.expires_at < time.monotonic() or entry.stamp != current:
             with self._lock:
                 self._entries.pop(token_hash, None)
             return None
@@ -125,7 +151,12 @@ def token_cache() -> TokenCache | None:
 
 def init_token_cache(app: Flask) -> None:
     app.config.setdefault("TOKEN_CACHE_SECONDS", 60)
-    app.extensions[_EXTENSION] = TokenCache(Path(app.instance_path), float(app.config["TOKEN_CACHE_SECONDS"] or 0))
+    config = app.config
+    uri = config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    shared = None if uri.startswith("memory://") else storage_from_string(uri)
+    key = f"coopol|{config.get('RATELIMIT_KEY_PREFIX') or ''}|{config.get('SERVER_NAME_KEY', '')}|auth-stamp"
+    app.extensions[_EXTENSION] = TokenCache(Path(app.instance_path), float(config["TOKEN_CACHE_SECONDS"] or 0),
+                                            shared=shared, key=key)
 
 
 def _stamped_change(obj: object, deleted: bool) -> bool:
@@ -167,7 +198,7 @@ def _stamp_after_commit(session: Session) -> None:
         return
     try:
         cache.bump()
-    except OSError as error:  # the change is committed; say loudly that other processes may not know yet
+    except Exception as error:  # noqa: BLE001 (the file or the shared store)  # the change is committed; say loudly that other processes may not know yet
         current_app.logger.error("Could not replace %s (%s): other processes may accept a revoked token "
                                  "for up to %s s.", cache.path, error, cache.seconds)
 

@@ -127,3 +127,51 @@ def test_the_cache_can_be_turned_off(make_app, create_member, token_for):
     client.get("/api/v1/me", headers=headers)
     looked_up, response = _statements_on_tokens(app, client, headers)
     assert response.status_code == 200 and looked_up >= 1
+
+
+def _redis_url() -> str:
+    import os
+
+    import redis
+
+    url = os.environ.get("COOPOL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url}")
+    return url
+
+
+def test_on_two_machines_the_stamp_in_redis_refuses_a_revoked_token_at_once(make_app, tmp_path, create_member,
+                                                                           token_for):
+    """Two web processes that share the database and Redis but not the instance folder (two machines)."""
+    import uuid
+
+    first = make_app("machine_a", RATELIMIT_STORAGE_URI=_redis_url(), RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
+    (tmp_path / "machine_b").mkdir()
+    second = create_app({**first.config, "INSTANCE_PATH": str(tmp_path / "machine_b")})
+    try:
+        create_member("alice", target_app=first)
+        headers = token_for("alice", target_app=first)
+        one, two = first.test_client(), second.test_client()
+        for client in (one, two, one):
+            assert client.get("/api/v1/me", headers=headers).status_code == 200  # remembered by both
+        token_id = two.get("/api/v1/me/tokens", headers=headers).json[0]["id"]
+        assert two.delete(f"/api/v1/me/tokens/{token_id}", headers=headers).status_code == 204
+        assert one.get("/api/v1/me", headers=headers).status_code == 401
+    finally:
+        with second.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_with_the_shared_store_down_tokens_are_looked_up_every_time(make_app, create_member, token_for):
+    from tests.mail.conftest import free_port
+
+    app = make_app("no_redis", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    create_member("alice", target_app=app)
+    headers = token_for("alice", target_app=app)
+    client = app.test_client()
+    for _ in range(2):
+        looked_up, answer = _statements_on_tokens(app, client, headers)
+        assert answer.status_code == 200 and looked_up >= 1
