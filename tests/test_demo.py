@@ -701,6 +701,23 @@ def check_debate_across_parties(web: requests.Session, seeds, urls: list[str], h
     assert [(c["body"].strip(), c["stance"]) for c in theirs] == [(entry.body, entry.stance)]
 
 
+def check_audit(web: requests.Session, path: Path, seeds, urls: list[str], hosts: list[str],
+                database_url: str | None) -> None:
+    """The first party audits the idea of the second its members voted on: every signed vote verifies and
+    the tallies agree (exit 0)."""
+    entry = next(e for e in seeds[0].remote if e.party == seeds[1].slug and e.vote and e.body)
+    title = next(i.title for i in seeds[1].ideas if i.key == entry.idea)
+    ideas = web.get(urls[1] + "/api/v1/ideas", params={"origin": "local", "limit": 100}, timeout=10).json()
+    idea = next(item for item in ideas["items"] if item["title"] == title)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url:
+        env["DATABASE_URL"] = instance_database_url(database_url, path.name)
+    audited = subprocess.run([*COOPOL, "--instance", str(path), "audit", f"{urls[1]}/ideas/{idea['id']}"],
+                             capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    assert hosts[0] in audited.stdout
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 @pytest.mark.timeout(1800)
@@ -723,6 +740,7 @@ def test_demo_serves_allied_seeded_instances_and_stops_every_child(tmp_path, dat
         check_allied(tmp_path / seeds[0].slug, hosts[1], database_url)
         check_allied(tmp_path / seeds[1].slug, hosts[0], database_url)
         check_ideas_travel(web, seeds, urls, hosts)
+        check_audit(web, tmp_path / seeds[0].slug, seeds, urls, hosts, database_url)
     finally:
         stop_and_check_no_child_survives(run, children)
 
