@@ -72,6 +72,11 @@ def _carries_our_cookies() -> bool:
     return any(name in request.cookies for name in names)
 
 
+def viewer() -> Member | None:
+    """The signed-in member (the real object, not Flask-Login's proxy), or None for a visitor."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
 def require_member() -> Member:
     """The signed-in member, or an error. For routes that need one but are not behind login_required."""
     if not current_user.is_authenticated:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.bridging import clusters
 from coopol.core.errors import DomainError
 from coopol.extensions import db
 
 bp = Blueprint("bridging", __name__, template_folder="templates")
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 @bp.get("/clusters")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.accounts.services import get_member_by_reference
 from coopol.core.schemas import Blueprint
 from coopol.events import presenters, rsvps, schemas, services
 
 blp = Blueprint("events_api", __name__, url_prefix="/api/v1", description="Gatherings and RSVPs")
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _event(event_id: int):

@@ -15,10 +15,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, request
-from flask_login import current_user
 from icalendar import Calendar
 from icalendar import Event as VEvent
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.core.errors import DomainError
 from coopol.core.time import utcnow
 from coopol.events import guards, services
@@ -31,10 +31,6 @@ from coopol.groups.services import find_group
 bp = Blueprint("events_calendars", __name__, template_folder="templates")
 FEED_MAX = 500
 FEED_PAST = timedelta(days=30)  # recently ended gatherings stay in feeds, as calendars expect
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _location(event: Event) -> str | None:

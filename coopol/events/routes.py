@@ -12,12 +12,13 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import login_required
 from flask_wtf import FlaskForm
 from markupsafe import escape
 from sqlalchemy import and_, or_, select
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.accounts.services import find_member_by_reference
 from coopol.core.errors import DomainError, NotFound
 from coopol.core.feeds import FEED_LIMIT, FeedEntry, atom_response, register_alternate
@@ -75,10 +76,6 @@ class CancelForm(FlaskForm):
 class ReportForm(FlaskForm):
     minutes = TextAreaField(_l("How it went (Markdown)"))
     turnout = StringField(_l("How many came"))
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _failed(error: DomainError, target: str):

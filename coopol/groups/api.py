@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from flask_login import current_user, login_required
+from flask_login import login_required
 from marshmallow import fields, validate
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.accounts.services import get_member_by_reference
 from coopol.core.schemas import Blueprint, LoadSchema
 from coopol.groups import memberships, presenters, schemas, services
 from coopol.groups.models import REASON_MAX
 
 blp = Blueprint("groups_api", __name__, url_prefix="/api/v1", description="Local groups and their members")
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _group(slug: str):

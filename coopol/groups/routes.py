@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.accounts.services import find_member_by_reference
 from coopol.core.errors import DomainError, NotFound
 from coopol.core.scopes import scope_tree
@@ -16,10 +17,6 @@ from coopol.groups.space import sections_for
 
 bp = Blueprint("groups", __name__, template_folder="templates")
 FORM_FIELDS = ("name", "slug", "description", "kind", "scope", "joining", "logo_url")
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _failed(error: DomainError, target: str):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import request
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import func, select
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.accounts.services import get_member_by_reference, member_view, profile_counts
 from coopol.core.cache import MemberOverlay, public_cache
 from coopol.core.schemas import Blueprint
@@ -16,10 +17,6 @@ from coopol.ideas.models import Idea, IdeaState
 from coopol.ideas.stats import participation_stats
 
 blp = Blueprint("ideas_api", __name__, url_prefix="/api/v1", description="Ideas, debate and votes")
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _idea(idea) -> dict:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import login_required
 
+from coopol.accounts.auth import viewer as _viewer
 from coopol.core.cache import public_cache
 from coopol.core.errors import DomainError, ValidationFailed
 from coopol.extensions import db
@@ -24,10 +25,6 @@ from coopol.ideas.stats import chart, participation_stats
 bp = Blueprint("ideas", __name__, template_folder="templates")
 PER_PAGE = 20
 FILTERS = ("state", "tag", "scope", "language", "origin", "author", "group")
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _failed(error: DomainError, target: str):
