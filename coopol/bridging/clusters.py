@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from coopol.accounts.models import Member
-from coopol.bridging.covoting import co_voting_clusters
 from coopol.bridging.models import VoteCluster
 from coopol.core.errors import NotFound, PermissionDenied
 from coopol.core.time import utcnow
@@ -25,6 +23,10 @@ def _key(members: list[int]) -> str:
 
 def detect_clusters() -> int:
     """Find the clusters in every vote and store them (the caller commits); returns how many there are."""
+    import numpy as np  # the worker's task: web processes never import numpy
+
+    from coopol.bridging.covoting import co_voting_clusters
+
     rows = db.session.execute(select(IdeaVote.member_id, IdeaVote.idea_id, IdeaVote.created_at)).all()
     found = co_voting_clusters(np.array([r[0] for r in rows], dtype=np.int64),
                                np.array([r[1] for r in rows], dtype=np.int64),

@@ -36,7 +36,6 @@ LAMBDA_FACTOR = 1.0
 ITERATIONS = 50
 TOLERANCE = 1e-7
 SEED = 17
-SIMILAR_SIDES = 0.2  # support shares on the two sides of the divide within this are "similar"
 
 
 @dataclass(frozen=True)
@@ -136,11 +135,3 @@ def score_votes(members: np.ndarray, ideas: np.ndarray, parties: np.ndarray, val
     side_support = np.rint(np.bincount(side_cell, values, minlength=n_ideas * 2)).astype(np.int64) \
         .reshape(n_ideas, 2)
     return Scores(fit, votes, support, consensus, score, party_support, party_votes, side_support, side_votes)
-
-
-def sides_similar(side_support: tuple[int, int], side_votes: tuple[int, int], *, minimum: int = 2) -> bool | None:
-    """Whether support is similar on both sides of the main divide; None when a side has too few voters."""
-    if min(side_votes) < minimum:
-        return None
-    shares = [s / v for s, v in zip(side_support, side_votes, strict=True)]
-    return abs(shares[0] - shares[1]) <= SIMILAR_SIDES

@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from coopol.bridging.chart import bars, render_bars
-from coopol.bridging.model import sides_similar
 from coopol.bridging.models import IdeaBridging
 from coopol.bridging.services import scores_for
+from coopol.bridging.sides import sides_similar
 from coopol.core.parties import party_names
 from coopol.ideas.presenters import tallies_hidden
 

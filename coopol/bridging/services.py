@@ -10,17 +10,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
 from flask import current_app
 from sqlalchemy import delete, func, insert, select, text
 
 from coopol.accounts.models import Member
-from coopol.bridging.model import Scores, score_votes
 from coopol.bridging.models import BridgingFit, IdeaBridging
 from coopol.core.time import utcnow
 from coopol.extensions import db
 from coopol.ideas.models import IdeaVote
+
+if TYPE_CHECKING:  # numpy (14 MB) is imported by the fit only, not by every web process
+    import numpy as np
+
+    from coopol.bridging.model import Scores
 
 _LOCK_KEY = 0x6272_6467  # "brdg": one fit at a time across every worker on PostgreSQL
 
@@ -38,6 +42,8 @@ class FitReport:
 
 
 def _read_votes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    import numpy as np
+
     local = current_app.config["SERVER_HOST"]
     rows = db.session.execute(
         select(IdeaVote.member_id, IdeaVote.idea_id, IdeaVote.value == "support",
@@ -53,6 +59,8 @@ def _read_votes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _rows(scores: Scores, idea_ids: np.ndarray, hosts: np.ndarray, minimum: int) -> list[dict]:
+    import numpy as np
+
     now = utcnow()
     fit = scores.factorisation
     rows = []
@@ -74,6 +82,10 @@ def _rows(scores: Scores, idea_ids: np.ndarray, hosts: np.ndarray, minimum: int)
 def fit_bridging() -> FitReport | None:
     """Fit the model on every vote and replace the stored scores (the caller commits). None when another
     worker is fitting right now (PostgreSQL)."""
+    import numpy as np
+
+    from coopol.bridging.model import score_votes
+
     started = time.perf_counter()
     if db.session.get_bind().dialect.name == "postgresql" and not db.session.scalar(
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _LOCK_KEY}):

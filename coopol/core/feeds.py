@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from feedgen.feed import FeedGenerator
 from flask import Flask, Response, current_app, request
 
 ATOM_TYPE = "application/atom+xml"
@@ -39,6 +38,8 @@ def _aware(moment: datetime) -> datetime:
 
 def atom_document(*, feed_id: str, title: str, page_url: str, self_url: str, entries: Iterable[FeedEntry],
                   subtitle: str | None = None, language: str | None = None) -> bytes:
+    from feedgen.feed import FeedGenerator  # with lxml, 12 MB: imported by the first feed asked for
+
     entries = list(entries)
     feed = FeedGenerator()
     feed.id(feed_id)

@@ -12,11 +12,10 @@ subscribed calendars remove it.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, request
-from icalendar import Calendar
-from icalendar import Event as VEvent
 
 from coopol.accounts.auth import viewer as _viewer
 from coopol.core.errors import DomainError
@@ -38,7 +37,9 @@ def _location(event: Event) -> str | None:
     return ", ".join(parts) if parts else None
 
 
-def vevent(event: Event, *, online_url: str | None = None) -> VEvent:
+def vevent(event: Event, *, online_url: str | None = None) -> Any:
+    from icalendar import Event as VEvent  # 5 MB: imported by the first calendar asked for, not at start-up
+
     zone = ZoneInfo(event.timezone)
     item = VEvent()
     item.add("uid", event_ap_id(event))
@@ -67,6 +68,8 @@ def vevent(event: Event, *, online_url: str | None = None) -> VEvent:
 
 
 def calendar(events: list[Event], name: str, *, viewer=None) -> bytes:
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", "-//Coopol//Gatherings//EN")
     cal.add("version", "2.0")
