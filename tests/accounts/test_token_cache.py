@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from coopol import create_app
 from coopol.accounts.models import ApiToken, Member
 from coopol.extensions import db
+from tests.sql import statements
 
 
 @pytest.fixture
@@ -25,18 +26,7 @@ def worker_pair(make_app):
 
 
 def _statements_on_tokens(app: Flask, client, headers) -> tuple[int, object]:
-    seen: list[str] = []
-
-    def before(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        response = client.get("/api/v1/me", headers=headers)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    response, seen = statements(app, lambda: client.get("/api/v1/me", headers=headers))
     return sum("api_tokens" in s for s in seen), response
 
 

@@ -4,9 +4,9 @@ votes and ideas laid over it by one small query: each sees their own vote, never
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from coopol.extensions import db
+from tests.sql import statements as sent_statements
 
 LIST = "/api/v1/ideas?sort=new"
 
@@ -40,21 +40,6 @@ def _votes(response) -> dict[int, str | None]:
     return {item["id"]: item["my_vote"] for item in items}
 
 
-def _statements(app, send):
-    seen: list[str] = []
-
-    def before(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        return send(), seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 def test_each_member_sees_their_own_votes_on_the_shared_page_and_never_another_ones(shared_app, setup):
     (buses, libraries, bikes), heads = setup
     client = shared_app.test_client()
@@ -81,7 +66,7 @@ def test_the_shared_page_is_made_once_and_each_member_costs_one_small_query(shar
     client = shared_app.test_client()
     client.get(LIST, headers=heads["alice"])  # makes the shared page (and remembers alice's token)
     client.get(LIST, headers=heads["bob"])    # remembers bob's token
-    response, statements = _statements(shared_app, lambda: client.get(LIST, headers=heads["bob"]))
+    response, statements = sent_statements(shared_app, lambda: client.get(LIST, headers=heads["bob"]))
     assert response.status_code == 200
     queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(queries) == 1 and "idea_votes" in queries[0], statements
@@ -113,6 +98,6 @@ def test_a_member_signed_in_with_the_browser_shares_the_page_too(shared_app, set
     client.get(LIST, headers=heads["bob"])  # the shared page exists
     assert client.post("/login", data={"login": "alice", "password": TEST_PASSWORD}).status_code in (302, 303)
     assert _votes(client.get(LIST))[buses] == "support"
-    response, statements = _statements(shared_app, lambda: client.get(LIST))
+    response, statements = sent_statements(shared_app, lambda: client.get(LIST))
     assert _votes(response)[buses] == "support"
     assert not any("FROM ideas" in s for s in statements if s.lstrip().upper().startswith("SELECT")), statements

@@ -114,29 +114,35 @@ def _on_document(activity: dict[str, Any], sender: Sender) -> bool:
     return True
 
 
-def _on_delete(activity: dict[str, Any], sender: Sender) -> bool:
-    from coopol.events.copies import delete_copy, find_copy
+def _origin_copy(target: str | None, sender: Sender, what: str) -> Event | None:
+    """Our copy of the ally's gathering `target`, when the sender is that gathering's origin Group (None: not
+    a gathering we hold; someone else: Ignored)."""
+    from coopol.events.copies import find_copy
 
-    target = id_of(activity.get("object"))
     copy = find_copy(target) if target else None
+    if copy is not None and (copy.is_local or copy.origin_host != sender.host or sender.actor != sender.ally_group):
+        raise Ignored(f"a gathering is {what} by its origin's Group")
+    return copy
+
+
+def _on_delete(activity: dict[str, Any], sender: Sender) -> bool:
+    from coopol.events.copies import delete_copy
+
+    copy = _origin_copy(id_of(activity.get("object")), sender, "removed")
     if copy is None:
         return False
-    if copy.is_local or copy.origin_host != sender.host or sender.actor != sender.ally_group:
-        raise Ignored("a gathering is removed by its origin's Group")
     with _quietly():
         delete_copy(copy)
     return True
 
 
 def _on_undo_delete(activity: dict[str, Any], sender: Sender) -> bool:
-    from coopol.events.copies import find_copy, restore_copy
+    from coopol.events.copies import restore_copy
 
-    target = id_of(activity["object"].get("object")) if isinstance(activity.get("object"), dict) else None
-    copy = find_copy(target) if target else None
+    inner = activity.get("object")
+    copy = _origin_copy(id_of(inner.get("object")) if isinstance(inner, dict) else None, sender, "restored")
     if copy is None:
         return False
-    if copy.is_local or copy.origin_host != sender.host or sender.actor != sender.ally_group:
-        raise Ignored("a gathering is restored by its origin's Group")
     with _quietly():
         if not restore_copy(copy):
             raise Ignored("the gathering is not removed here")
