@@ -65,16 +65,15 @@ class Receivers:
     def __init__(self, workdir: Path, count: int) -> None:
         from bench.processes import child_env
 
-        self.ports = [free_port() for _ in range(count)]
         log_path = workdir / "receivers.log"
-        self.proc = spawn([sys.executable, "-m", "bench.receiver", *map(str, self.ports)], env=child_env(),
-                          log_path=log_path)
+        self.proc = spawn([sys.executable, "-m", "bench.receiver", str(count)], env=child_env(), log_path=log_path)
         self.log_path = log_path
         deadline = time.monotonic() + 30
-        while "READY" not in tail(log_path):
+        while not (ready := [line for line in tail(log_path).splitlines() if line.startswith("READY")]):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise BenchError(f"receivers did not start:\n{tail(log_path)}")
             time.sleep(0.1)
+        self.ports = [int(port) for port in ready[0].split()[1:]]
         self.control = f"http://127.0.0.1:{self.ports[0]}"
 
     def hosts(self) -> list[str]:

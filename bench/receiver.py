@@ -1,8 +1,8 @@
 """Receiving instances for the delivery bench: one process, one threaded HTTP/1.1 server per port on
 127.0.0.1, answering every POST with 202 and noting when it arrived (and its body, to replay it).
 
-`python -m bench.receiver PORT [PORT...]` prints `READY` once every port listens. The first port also
-answers `GET /_stats` ({count, first, last} in monotonic seconds), `GET /_bodies` and `POST /_reset`.
+`python -m bench.receiver COUNT` listens on COUNT free ports and prints `READY PORT...` once every one
+listens. The first port also answers `GET /_stats` ({count, first, last} in monotonic seconds), `GET /_bodies` and `POST /_reset`.
 """
 
 from __future__ import annotations
@@ -61,14 +61,16 @@ class Handler(BaseHTTPRequestHandler):
         self._answer(200, json.dumps(data).encode())
 
 
-def main(ports: list[int]) -> None:
-    servers = [ThreadingHTTPServer(("127.0.0.1", port), Handler) for port in ports]
+def main(count: int) -> None:
+    # Port 0: the system picks free ports as it binds (ports chosen beforehand could be taken meanwhile by
+    # another process, as when two bench runs start together); the parent reads them from the READY line.
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(count)]
     for server in servers:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("READY", flush=True)
+    print("READY", *(server.server_address[1] for server in servers), flush=True)
     threading.Event().wait()
 
 
 if __name__ == "__main__":
-    main([int(p) for p in sys.argv[1:]])
+    main(int(sys.argv[1]))
