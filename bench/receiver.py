@@ -2,7 +2,8 @@
 127.0.0.1, answering every POST with 202 and noting when it arrived (and its body, to replay it).
 
 `python -m bench.receiver COUNT` listens on COUNT free ports and prints `READY PORT...` once every one
-listens. The first port also answers `GET /_stats` ({count, first, last} in monotonic seconds), `GET /_bodies` and `POST /_reset`.
+listens. The first port also answers `GET /_stats` ({count, first, last} in monotonic seconds),
+`GET /_bodies` and `POST /_reset`.
 """
 
 from __future__ import annotations
