@@ -51,11 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", nargs="+", metavar="NAME", default=None,
                         help=f"which to run (default: all): {', '.join(ALL_KEYS)}; commas also separate")
     parser.add_argument("--scale", action="store_true",
-                        help="also the scale test on PostgreSQL (10k vs 1M ideas / 10M votes; --quick: 1k vs "
-                             "100k): takes long")
+                        help="also the scale test (10k vs 1M ideas / 10M votes; --quick: 1k vs 100k): takes long; "
+                             "on PostgreSQL unless --database is SQLite and --scale-database says sqlite")
     parser.add_argument("--scale-database", metavar="URL",
                         default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help="PostgreSQL server for --scale when --database is not PostgreSQL")
+                        help="PostgreSQL server for --scale when --database is not PostgreSQL, or `sqlite` for "
+                             "a SQLite file")
     parser.add_argument("--connections", default=None, help="comma-separated (default 16,64)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per measurement")
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")

@@ -1,4 +1,5 @@
-"""The scale test (PostgreSQL): does a page of ideas cost the same at 10,000 and at 1,000,000 ideas
+"""The scale test (PostgreSQL, or SQLite with `--scale-database sqlite`): does a page of ideas cost the
+same at 10,000 and at 1,000,000 ideas
 (10,000,000 votes)? The `top` and `hot` pages and the vote path are timed on one connection (latency)
 at the small size, the same database is grown to the large size, and they are timed again; the figure
 is large / small (goal <= 1.5). The pages are asked for by members, and the instance's short cache is off
@@ -53,12 +54,11 @@ MEASURED = (("top", as_members(prepare_top)), ("hot", as_members(prepare_hot)), 
 
 def run(workdir: Path, database_url: str, size: str, timing: Timing, instances: list[Any]) -> list[dict]:
     title = "scale: top/hot/vote, small vs large"
-    if not (database_url or "").startswith("postgresql"):
-        return [{"key": "scale", "title": title, "status": "skipped",
-                 "reason": "the scale test runs on PostgreSQL: pass --database or --scale-database"}]
+    on_postgresql = (database_url or "").startswith("postgresql")
     plan, big_ideas, big_votes = SIZES[size]
-    log(f"scale: {plan.ideas:,} then {big_ideas:,} ideas on PostgreSQL")
-    instance = create_instance(workdir, "scale", free_port(), database_url, config={"public_cache_seconds": 0})
+    log(f"scale: {plan.ideas:,} then {big_ideas:,} ideas on {'PostgreSQL' if on_postgresql else 'SQLite'}")
+    instance = create_instance(workdir, "scale", free_port(), database_url if on_postgresql else None,
+                               config={"public_cache_seconds": 0})
     instances.append(instance)
     data = seed(instance, plan, random.Random(5))
     if not data.idea_ids:
