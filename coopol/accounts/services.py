@@ -359,6 +359,16 @@ def get_member_by_reference(reference: str) -> Member:
         raise NotFound(_("No member '%(handle)s'.", handle=reference[:120]))
     return member
 
+def author_view(member: Member) -> dict[str, Any]:
+    """How a member is named next to what they did (an idea, a notice, a block): an erased member keeps a
+    name ("erased member") and no handle."""
+    return {
+        "handle": None if member.is_erased else member.handle,
+        "name": member.name,
+        "instance": member.host or current_app.config["SERVER_HOST"],
+    }
+
+
 def member_view(member: Member) -> dict[str, Any]:
     """What anyone may see of a member (never the e-mail address)."""
     return {

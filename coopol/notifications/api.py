@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from coopol.accounts.auth import require_member
+from coopol.accounts.services import author_view
 from coopol.core.errors import ValidationFailed
 from coopol.core.schemas import Blueprint
 from coopol.notifications import blocks, feed, follows, preferences, schemas, store
@@ -23,8 +24,7 @@ def notification_view(n: Notification, actors: dict[int, Any]) -> dict[str, Any]
     return {"id": n.id, "kind": n.kind, "read": n.read_at is not None, "created_at": n.created_at,
             "count": n.count or 1, "text": n.message, "message": n.message, "link": n.link, "read_at": n.read_at,
             "target": {"type": n.target_type, "id": n.target_id, "url": url},
-            "actor": {"handle": None if actor.is_erased else actor.handle, "name": actor.name,
-                      "instance": actor.host or current_app.config["SERVER_HOST"]} if actor else None}
+            "actor": author_view(actor) if actor else None}
 
 
 def notification_views(rows: list[Notification]) -> list[dict[str, Any]]:
@@ -158,6 +158,4 @@ def unblock_member(handle: str):
 def my_blocks(args):
     """Whom I block, newest first."""
     rows, next_cursor = blocks.list_blocks(require_member(), cursor=args["cursor"], limit=args["limit"])
-    host = current_app.config["SERVER_HOST"]
-    return {"items": [{"handle": m.handle, "name": m.name, "instance": m.host or host, "created_at": b.created_at}
-                      for b, m in rows], "next_cursor": next_cursor}
+    return {"items": [{**author_view(m), "created_at": b.created_at} for b, m in rows], "next_cursor": next_cursor}

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from coopol.accounts.models import Member
+from coopol.accounts.services import author_view
 from coopol.core.schemas import parse_id
 from coopol.core.scopes import scope_tree
 from coopol.extensions import db
@@ -112,6 +113,5 @@ def present(rows: list[Activity], viewer: Member) -> list[dict[str, Any]]:
             continue  # removed, hidden or deleted since: not shown, the page is a little shorter
         actor = actors.get(row.actor_id)
         items.append({"id": row.id, "kind": row.kind, "created_at": row.created_at, "object": shown,
-                      "actor": {"handle": None if actor.is_erased else actor.handle, "name": actor.name,
-                                "instance": actor.host or current_app.config["SERVER_HOST"]} if actor else None})
+                      "actor": author_view(actor) if actor else None})
     return items
