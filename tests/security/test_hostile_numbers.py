@@ -321,3 +321,25 @@ def test_hostile_signature_timestamps_are_a_malformed_signature(created):
     header = f'keyId="https://ally.example/actor#main-key",signature="AAAA",headers="(created)",created={created}'
     with pytest.raises(MalformedSignature):
         parse_signature(SignedRequest("POST", "/inbox", {"signature": header}))
+
+
+AP_OBJECT_PATHS = ["/ideas/{}", "/comments/{}", "/ideas/{}/replies", "/ideas/{}/likes", "/ideas/{}/dislikes",
+                   "/comments/{}/likes", "/comments/{}/dislikes", "/ideas/{}/votes", "/events/{}"]
+
+
+@pytest.mark.parametrize("path", AP_OBJECT_PATHS)
+@pytest.mark.parametrize("value", [str(2**63), "9" * 30, "0", "١", "１"])
+def test_hostile_ids_in_activitypub_paths_are_404(client, world, path, value):
+    response = client.get(path.format(value), headers={"Accept": "application/activity+json"})
+    assert response.status_code == 404, (path, value, response.get_data(as_text=True)[:300])
+
+
+def test_our_idea_url_written_with_other_digits_names_no_idea(app, world):
+    """An ally's activity about `/ideas/١` (Arabic-Indic one) is about no idea of ours, not idea 1."""
+    from coopol.federation.content.resolve import LOCAL_IDEA, _local
+
+    with app.test_request_context():
+        base = app.config["URL"]
+        assert _local(f"{base}/ideas/{world['idea']}", LOCAL_IDEA) == world["idea"]
+        for value in ("١", "１", str(2**63)):
+            assert _local(f"{base}/ideas/{value}", LOCAL_IDEA) is None, value

@@ -78,8 +78,9 @@ def _shown_idea(idea_id: int | None, *, copies: bool = False) -> Idea | Response
     return idea
 
 
-def _shown_comment(comment: Comment | None, *, ours_only: bool) -> Comment | Response:
+def _shown_comment(comment_id: int | None, *, ours_only: bool) -> Comment | Response:
     """`ours_only`: the Note itself is served by its author's instance; its votes on our idea by us."""
+    comment = db.session.get(Comment, comment_id) if comment_id is not None else None
     if comment is None or (ours_only and comment.ap_id is not None) or not comment.idea.is_local \
             or comment.idea.state == IdeaState.DRAFT or comment.idea.is_hidden or comment.is_hidden:
         return _not_found()
@@ -102,9 +103,9 @@ def serve_object() -> Response | None:
     if not wants_activitypub():
         return None
     if idea_match:
-        idea = _shown_idea(int(idea_match.group(1)))
+        idea = _shown_idea(parse_id(idea_match.group(1)))
         return idea if isinstance(idea, Response) else activity_response(idea_page(idea))
-    comment = _shown_comment(db.session.get(Comment, int(comment_match.group(1))), ours_only=True)
+    comment = _shown_comment(parse_id(comment_match.group(1)), ours_only=True)
     return comment if isinstance(comment, Response) else activity_response(comment_note(comment))
 
 
@@ -143,10 +144,10 @@ def _collection_request() -> Response | None:
         return votes
     idea_match, comment_match = IDEA_COLLECTION.match(request.path), COMMENT_COLLECTION.match(request.path)
     if idea_match:
-        shown: Idea | Comment | Response = _shown_idea(int(idea_match.group(1)))
+        shown: Idea | Comment | Response = _shown_idea(parse_id(idea_match.group(1)))
         kind = idea_match.group(2)
     elif comment_match:
-        shown = _shown_comment(db.session.get(Comment, int(comment_match.group(1))), ours_only=False)
+        shown = _shown_comment(parse_id(comment_match.group(1)), ours_only=False)
         kind = comment_match.group(2)
     else:
         return None

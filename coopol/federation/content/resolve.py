@@ -10,6 +10,7 @@ import re
 from flask import current_app
 from sqlalchemy import select
 
+from coopol.core.schemas import parse_id
 from coopol.extensions import db
 from coopol.federation.fetch import may_fetch_from
 from coopol.federation.urls import UnsafeURL, host_of
@@ -24,7 +25,7 @@ def _local(url: str, pattern: re.Pattern[str]) -> int | None:
     if not url.startswith(base + "/"):
         return None
     match = pattern.match(url[len(base):])
-    return int(match.group(1)) if match else None
+    return parse_id(match.group(1)) if match else None  # int() would read "١" as 1
 
 
 def names_local_idea(url: str) -> bool:

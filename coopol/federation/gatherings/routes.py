@@ -8,6 +8,7 @@ import re
 
 from flask import Response, request
 
+from coopol.core.schemas import parse_id
 from coopol.events.models import Event
 from coopol.extensions import db
 from coopol.federation.gatherings.objects import event_ap_id, event_document
@@ -27,7 +28,8 @@ def serve_event() -> Response | None:
 
     if not wants_activitypub():
         return None
-    event = db.session.get(Event, int(match.group(1))) if int(match.group(1)) < 2**31 else None
+    event_id = parse_id(match.group(1))  # ASCII digits in range only: int() reads "١" as 1
+    event = db.session.get(Event, event_id) if event_id is not None else None
     if event is None or not event.is_local or event.is_draft or event.hidden_at is not None:
         return _not_found()
     if event.removed_at is not None:
