@@ -109,15 +109,18 @@ def describe_backfill(job: dict | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @with_appcontext
 def allies_list(as_json: bool) -> None:
-    """Every known instance: status, last success, queue depth, failures, backfill job."""
+    """Every known instance: status, last success, queue depth, failures, backfill job, vote proofs refused
+    and the last audit of its votes."""
     import json
 
     from coopol.federation.alliances import list_allies
 
     rows = list_allies()
     jobs = backfill_jobs()
+    proofs = proofs_health()
     if as_json:
-        click.echo(json.dumps([{**row.as_dict(), "backfill": jobs.get(row.host)} for row in rows], indent=2))
+        click.echo(json.dumps([{**row.as_dict(), "backfill": jobs.get(row.host), "proofs": proofs.get(row.host)}
+                               for row in rows], indent=2))
         return
     if not rows:
         click.echo("No alliances and no requests.")
@@ -128,6 +131,24 @@ def allies_list(as_json: bool) -> None:
         paused = f" (paused until {row.breaker_until:%H:%M})" if row.breaker_until else ""
         click.echo(f"{row.host}\t{row.status}\t{last}\t{row.queued}\t{row.consecutive_failures}{paused}\t{row.failed}"
                    f"\t{describe_backfill(jobs.get(row.host))}")
+
+
+def proofs_health() -> dict[str, dict]:
+    """Per host: the votes its deliveries carried whose FEP-8b32 proof failed (refused), and the last
+    `coopol audit` of its votes."""
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+    from coopol.federation.models import ProofHealth
+
+    def stamp(moment):
+        return moment.isoformat() if moment else None
+
+    return {row.host: {"refused": row.refused_proofs, "last_refused_at": stamp(row.last_refused_at),
+                       "last_refused_reason": row.last_refused_reason or None, "audited_at": stamp(row.audited_at),
+                       "audit_idea": row.audit_idea or None, "audit_votes": row.audit_votes,
+                       "audit_problems": row.audit_problems, "audit_summary": row.audit_summary or None}
+            for row in db.session.scalars(select(ProofHealth))}
 
 
 @click.group()

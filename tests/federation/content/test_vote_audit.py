@@ -4,6 +4,8 @@ finds a vote changed in an ally's database. A vote whose proof fails is refused 
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from coopol.extensions import db
@@ -170,6 +172,9 @@ def test_a_vote_whose_proof_fails_is_refused_and_counted(parties):
     assert a.query(lambda: db.session.scalar(select(IdeaVote.id))) is None
     health = a.query(lambda: db.session.scalar(select(ProofHealth).where(ProofHealth.host == b.host)))
     assert health.refused_proofs == 1 and "proof" in health.last_refused_reason
+    listed = {row["host"]: row for row in json.loads(a.live.cli("allies", "list", "--json").output)}
+    assert listed[b.host]["proofs"]["refused"] == 1 and listed[b.host]["proofs"]["audited_at"] is None
+    assert listed[c.host]["proofs"] is None
     a.member("boss", role="admin")
     admin = a.app.test_client()
     admin.post("/login", data={"login": "boss", "password": "correct horse 12"})
