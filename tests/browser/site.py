@@ -116,6 +116,7 @@ def _values(s: Seed, role: str) -> dict[str, list[dict]]:
         "event_id": [{"event_id": s.event_id}],
         "token": [{"token": "not-a-token"}],
         "slug": [{"slug": s.slug}],  # the reset and confirmation pages say the link is not valid
+        "host": [{"host": ALLY_HOST}],  # the confirmation of an alliance's revocation
         "key": [{"key": key} for key in ("allies", "followers", "moderation", "bridging", "participation")],
     }
 

@@ -43,6 +43,22 @@ def _authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=(auth_data.login, auth_data.password) == (b"ideas", b"secret"), auth_data=auth_data)
 
 
+@pytest.fixture
+def tls_mailbox():
+    """`tls_mailbox(**options)`: a started TlsMailbox on a free port, stopped after the test."""
+    started: list[TlsMailbox] = []
+
+    def start(**options) -> TlsMailbox:
+        box = TlsMailbox(free_port(), **options)
+        box.start()
+        started.append(box)
+        return box
+
+    yield start
+    for box in started:
+        box.stop()
+
+
 def _send_one(make_app, create_member, name: str, url: str):
     app = make_app(name, SMTP_URL=url, MAIL_REPEAT_SECONDS=0)
     create_member("alice", target_app=app)
@@ -61,52 +77,35 @@ def _send_one(make_app, create_member, name: str, url: str):
             db.session.remove()
 
 
-def test_starttls_then_auth_then_the_message(make_app, create_member, certificates):
-    box = TlsMailbox(free_port(), tls_context=certificates, require_starttls=True, auth_required=True,
-                     authenticator=_authenticator)
-    box.start()
-    try:
-        row = _send_one(make_app, create_member, "starttls", f"smtp://ideas:secret@127.0.0.1:{box.port}?starttls=1")
-    finally:
-        box.stop()
+def test_starttls_then_auth_then_the_message(make_app, create_member, certificates, tls_mailbox):
+    box = tls_mailbox(tls_context=certificates, require_starttls=True, auth_required=True, authenticator=_authenticator)
+    row = _send_one(make_app, create_member, "starttls", f"smtp://ideas:secret@127.0.0.1:{box.port}?starttls=1")
     assert row.state == SENT, row.last_error
     assert box.sessions == [(True, b"ideas")] and box.to("alice@example.org")
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH")
-def test_smtps_is_tls_from_the_first_byte(make_app, create_member, certificates):
+def test_smtps_is_tls_from_the_first_byte(make_app, create_member, certificates, tls_mailbox):
     # aiosmtpd offers AUTH on implicit TLS only with auth_require_tls off (it knows TLS from STARTTLS only)
-    box = TlsMailbox(free_port(), ssl_context=certificates, auth_required=True, auth_require_tls=False,
-                     authenticator=_authenticator)
-    box.start()
-    try:
-        row = _send_one(make_app, create_member, "smtps", f"smtps://ideas:secret@127.0.0.1:{box.port}")
-    finally:
-        box.stop()
+    box = tls_mailbox(ssl_context=certificates, auth_required=True, auth_require_tls=False,
+                      authenticator=_authenticator)
+    row = _send_one(make_app, create_member, "smtps", f"smtps://ideas:secret@127.0.0.1:{box.port}")
     assert row.state == SENT, row.last_error
     assert box.sessions == [(True, b"ideas")] and box.to("alice@example.org")
 
 
 def test_a_certificate_from_an_unknown_ca_is_refused_and_the_mail_kept(make_app, create_member, certificates,
-                                                                     monkeypatch):
+                                                                     monkeypatch, tls_mailbox):
     monkeypatch.delenv("SSL_CERT_FILE")  # the server's CA is no longer trusted
-    box = TlsMailbox(free_port(), tls_context=certificates, require_starttls=True)
-    box.start()
-    try:
-        row = _send_one(make_app, create_member, "untrusted", f"smtp://127.0.0.1:{box.port}?starttls=1")
-    finally:
-        box.stop()
+    box = tls_mailbox(tls_context=certificates, require_starttls=True)
+    row = _send_one(make_app, create_member, "untrusted", f"smtp://127.0.0.1:{box.port}?starttls=1")
     assert row.state == PENDING and "CERTIFICATE_VERIFY_FAILED" in row.last_error
     assert box.messages == []
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH")
-def test_no_starttls_offered_means_nothing_is_sent_in_clear(make_app, create_member, certificates):
-    box = TlsMailbox(free_port(), auth_required=True, auth_require_tls=False, authenticator=_authenticator)
-    box.start()  # no tls_context: the server does not offer STARTTLS
-    try:
-        row = _send_one(make_app, create_member, "clear", f"smtp://ideas:secret@127.0.0.1:{box.port}?starttls=1")
-    finally:
-        box.stop()
+def test_no_starttls_offered_means_nothing_is_sent_in_clear(make_app, create_member, certificates, tls_mailbox):
+    box = tls_mailbox(auth_required=True, auth_require_tls=False, authenticator=_authenticator)  # no STARTTLS offered
+    row = _send_one(make_app, create_member, "clear", f"smtp://ideas:secret@127.0.0.1:{box.port}?starttls=1")
     assert row.state == PENDING and "STARTTLS" in row.last_error.upper()
     assert box.messages == [] and box.sessions == []
