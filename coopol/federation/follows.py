@@ -4,7 +4,8 @@ The notifications package owns follows and asks here only whether a host is alli
 
 Ours → theirs: following an ally's member sends `Follow` of their `Person` (to their instance's shared
 inbox); the follow is `pending` until their `Accept` (then `active`); their `Reject` (refused, or an
-accepted follow they removed) drops it quietly. Unfollowing, blocking or erasure sends `Undo(Follow)`.
+accepted follow they removed) drops it quietly. Unfollowing or blocking sends `Undo(Follow)`; erasure
+sends the `Delete` of the Person, which ends the follows on allies.
 
 Theirs → ours: a `Follow` of one of our members' `Person` by an allied instance's Person is a follow row
 (the follower is their member's local copy, `member_for_actor`), the followed member is told ("new
@@ -63,8 +64,10 @@ def on_follow_created(follow: Any, member: Member, followed: Any, **_rest: Any) 
     enqueue_activity(activity, [inbox])
 
 
-def on_follow_removed(follow: Any, member: Member, followed: Any, **_rest: Any) -> None:
-    if not isinstance(followed, Member) or followed.is_local or not member.is_local or not follow.ap_id:
+def on_follow_removed(follow: Any, member: Member, followed: Any, erasure: bool = False, **_rest: Any) -> None:
+    """Unfollowing or blocking: `Undo(Follow)` to their instance. Not on erasure: the member's key goes with
+    them (it could not be signed), and the `Delete` of their Person ends the follow there."""
+    if erasure or not isinstance(followed, Member) or followed.is_local or not member.is_local or not follow.ap_id:
         return
     inbox = _inbox_of(followed)
     if inbox is None:

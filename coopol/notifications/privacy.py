@@ -1,5 +1,6 @@
-"""Data export (follows, blocks, notifications, preferences) and erasure (all of them go; a remote member
-followed through ActivityPub is told with `Undo(Follow)`, which federation sends on `follow_removed`)."""
+"""Data export (follows, blocks, notifications, preferences) and erasure (all of them go; `follow_removed` is
+published with `erasure=True` for each remote member followed: federation then sends no `Undo(Follow)`, which the
+erased member's key could not sign, since the `Delete` of their Person ends the follow there)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def erase_follows_and_notifications(member: Member, **_rest: Any) -> None:
                                                        Follow.kind == FollowKind.MEMBER)):
         followed = db.session.get(Member, int(row.target))
         if followed is not None and not followed.is_local:
-            publish("follow_removed", follow=row, member=member, followed=followed)
+            publish("follow_removed", follow=row, member=member, followed=followed, erasure=True)
     db.session.execute(delete(Block).where(or_(Block.member_id == member.id, Block.blocked_id == member.id)))
     db.session.execute(delete(Follow).where(or_(
         Follow.member_id == member.id, (Follow.kind == FollowKind.MEMBER) & (Follow.target == str(member.id)))))

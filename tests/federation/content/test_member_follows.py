@@ -144,3 +144,19 @@ def test_a_person_of_a_host_that_is_not_allied_is_answered_reject(parties, insta
     rejects = _sent(a, "Reject")
     assert [(x["actor"], x["object"]["id"]) for x in rejects] == [(f"{a.url}/u/ana", follow["id"])]
     assert a.api("GET", "/notifications", as_="ana", expect=200).get_json()["items"] == []
+
+
+def test_erasure_ends_follows_with_allies_by_the_delete_of_the_person_alone(parties):
+    """The erased member's key is gone with them: an `Undo(Follow)` signed by them could never be delivered
+    (a failed delivery on the admin dashboard). The `Delete` of their Person, sent by the Group, ends the
+    follow on the ally."""
+    a, b, _idea = _pair(parties)
+    b.api("PUT", f"/members/ana@{a.host}/follow", as_="bob", expect=200)
+    settle(a, b)
+    assert _follow_rows(a) and _follow_rows(b)
+    b.api("DELETE", "/me", as_="bob", json={"password": "correct horse 12"})
+    settle(a, b)
+    assert _sent(b, "Undo") == []
+    assert [d for d in b.live.deliveries() if d[1] not in ("delivered",)] == []
+    assert _follow_rows(a) == [] and _follow_rows(b) == []
+    assert a.api("GET", "/members/ana", expect=200).get_json()["follower_count"] == 0
