@@ -154,7 +154,8 @@ def run(args: argparse.Namespace, workdir: Path, instances: list[Any]) -> dict[s
         "size": args.size,
         "plan": plan.__dict__,
         "machine": machine.describe(args.database, generator),
-        "gunicorn": f"{GUNICORN_WORKERS} gthread workers x {GUNICORN_THREADS} threads, 127.0.0.1 (Coopol with --preload)",
+        "gunicorn": f"{GUNICORN_WORKERS} gthread workers x {GUNICORN_THREADS} threads, 127.0.0.1 "
+                    "(Coopol with --preload)",
         "timing": {"duration_s": timing.duration, "warmup_s": timing.warmup, "connections": timing.connections},
         "config": {"ratelimit_enabled": False},
         "scenarios": [], "federation": [], "scale": [], "seed_counts": {},

@@ -94,6 +94,8 @@ def share_with_workers(app: Flask) -> None:
 
 
 def _before_fork() -> None:
+    if not _FORKED_APPS:
+        return
     gc.collect()
     gc.freeze()
 
