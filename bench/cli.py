@@ -29,7 +29,7 @@ from bench.processes import (
     free_port,
     start_gunicorn,
     stop_all,
-    workers_rss_mb,
+    workers_memory_mb,
 )
 from bench.scenarios import BY_KEY, SCENARIOS, Context
 from bench.seed import SeedPlan, seed
@@ -155,7 +155,8 @@ def run(args: argparse.Namespace, workdir: Path, instances: list[Any]) -> dict[s
         "size": args.size,
         "plan": plan.__dict__,
         "machine": machine.describe(args.database, generator),
-        "gunicorn": f"{GUNICORN_WORKERS} gthread workers x {GUNICORN_THREADS} threads, 127.0.0.1",
+        "gunicorn": f"{GUNICORN_WORKERS} gthread workers x {GUNICORN_THREADS} threads, 127.0.0.1 "
+                    "(Coopol with --preload)",
         "timing": {"duration_s": timing.duration, "warmup_s": timing.warmup, "connections": timing.connections},
         "config": {"ratelimit_enabled": False},
         "scenarios": [], "federation": [], "scale": [], "seed_counts": {},
@@ -176,15 +177,26 @@ def run(args: argparse.Namespace, workdir: Path, instances: list[Any]) -> dict[s
 RSS_GOAL_MB = 80  # issue 16: one gunicorn worker after load
 
 
-def rss_entry(at_start: dict[str, list[float]], after_load: dict[str, list[float]]) -> dict[str, Any]:
-    """Resident memory of each gunicorn worker, once booted and after every scenario's load."""
-    loaded = after_load["coopol"]
+def rss_entry(at_start: dict[str, list[dict[str, float]]], after_load: dict[str, list[dict[str, float]]]
+              ) -> dict[str, Any]:
+    """Memory of each gunicorn worker, once booted and after every scenario's load: RSS (the goal's
+    measure; it counts the pages a worker shares with the master and the other workers), PSS and USS."""
+    def column(found: dict[str, list[dict[str, float]]], name: str, kind: str) -> list[float]:
+        return [entry[kind] for entry in found[name]]
+
+    def listed(values: list[float]) -> str:
+        return ", ".join(f"{mb:.0f}" for mb in values)
+
+    loaded = column(after_load, "coopol", "rss")
     biggest = max(loaded) if loaded else None
-    summary = (f"Coopol {', '.join(f'{mb:.0f}' for mb in loaded)} MB after load "
-               f"({', '.join(f'{mb:.0f}' for mb in at_start['coopol'])} MB booted); bare Flask "
-               f"{', '.join(f'{mb:.0f}' for mb in after_load['bare'])} MB")
-    return {"key": "rss", "title": "RSS of one gunicorn worker (MB)", "at_start_mb": at_start,
-            "after_load_mb": after_load, "max_mb": biggest, "goal_mb": RSS_GOAL_MB,
+    summary = (f"Coopol {listed(loaded)} MB after load ({listed(column(at_start, 'coopol', 'rss'))} MB booted; "
+               f"PSS {listed(column(after_load, 'coopol', 'pss'))}, USS {listed(column(after_load, 'coopol', 'uss'))} "
+               f"MB after load); bare Flask {listed(column(after_load, 'bare', 'rss'))} MB")
+    return {"key": "rss", "title": "RSS of one gunicorn worker (MB)",
+            "at_start_mb": {name: column(at_start, name, "rss") for name in at_start},
+            "after_load_mb": {name: column(after_load, name, "rss") for name in after_load},
+            "memory_mb": {"at_start": at_start, "after_load": after_load}, "preload": True,
+            "max_mb": biggest, "goal_mb": RSS_GOAL_MB,
             "meets_goal": biggest is not None and biggest <= RSS_GOAL_MB, "summary": summary}
 
 
@@ -197,12 +209,13 @@ def run_http(args, workdir: Path, instances: list[Any], plan: SeedPlan, timing: 
     results["seed_counts"] = data.counts
     results["seed_notes"] = data.notes
     log(f"seeded in {time.monotonic() - began:.0f} s: {data.counts}")
+    # --preload, as README says to serve: the workers share the master's pages (see rss_entry).
     coopol = start_gunicorn("coopol", "coopol:create_app()", env=instance.env(), log_dir=workdir,
-                            port=instance.port)
+                            port=instance.port, preload=True)
     bare = start_gunicorn("bare", "bench.bare:create_app()", env=child_env(), log_dir=workdir)
     log(f"coopol at {coopol.url}, bare Flask at {bare.url}")
     ctx = Context(app=instance.app, instance=instance, seed=data)
-    rss_at_start = {"coopol": workers_rss_mb(coopol), "bare": workers_rss_mb(bare)}
+    rss_at_start = {"coopol": workers_memory_mb(coopol), "bare": workers_memory_mb(bare)}
     log("measuring bare Flask")
     before = measure_bare(bare.url, timing)
     entries = []
@@ -217,7 +230,7 @@ def run_http(args, workdir: Path, instances: list[Any], plan: SeedPlan, timing: 
     for entry in entries:
         add_ratios(entry, reference, results["database"])
     results["scenarios"] = entries
-    results["rss"] = rss_entry(rss_at_start, {"coopol": workers_rss_mb(coopol), "bare": workers_rss_mb(bare)})
+    results["rss"] = rss_entry(rss_at_start, {"coopol": workers_memory_mb(coopol), "bare": workers_memory_mb(bare)})
     log(f"RSS per worker: {results['rss']['summary']}")
     coopol.stop()
     bare.stop()

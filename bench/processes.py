@@ -113,20 +113,23 @@ GUNICORN_THREADS = 4
 
 
 def gunicorn_args(app_spec: str, port: int, *, workers: int = GUNICORN_WORKERS,
-                  threads: int = GUNICORN_THREADS) -> list[str]:
+                  threads: int = GUNICORN_THREADS, preload: bool = False) -> list[str]:
+    """`preload`: the master loads the app and forks the workers from it (they share its pages)."""
     return [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(workers),
             "--threads", str(threads), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
-            "--graceful-timeout", "5", "--log-level", "info", "--error-logfile", "-", app_spec]
+            "--graceful-timeout", "5", "--log-level", "info", "--error-logfile", "-",
+            *(["--preload"] if preload else []), app_spec]
 
 
 def start_gunicorn(name: str, app_spec: str, *, env: dict[str, str], log_dir: Path, port: int | None = None,
                    ready_path: str = "/", workers: int = GUNICORN_WORKERS, threads: int = GUNICORN_THREADS,
-                   timeout: float = 90.0) -> Server:
+                   timeout: float = 90.0, preload: bool = False) -> Server:
     """Serve `app_spec` with gunicorn on 127.0.0.1 and wait until every worker answers."""
     log_path = log_dir / f"{name}.log"
     for _attempt in range(3):
         chosen = port or free_port()
-        proc = spawn(gunicorn_args(app_spec, chosen, workers=workers, threads=threads), env=env, log_path=log_path)
+        proc = spawn(gunicorn_args(app_spec, chosen, workers=workers, threads=threads, preload=preload), env=env,
+                     log_path=log_path)
         url = f"http://127.0.0.1:{chosen}"
         try:
             wait_ready(proc, url + ready_path, log_path, timeout=timeout, workers=workers)
@@ -170,6 +173,27 @@ def rss_mb(pid: int) -> float | None:
 def workers_rss_mb(server: Server) -> list[float]:
     """The resident memory of each of a gunicorn server's workers, in MB."""
     return [mb for mb in (rss_mb(pid) for pid in child_pids(server.proc.pid)) if mb is not None]
+
+
+def memory_mb(pid: int) -> dict[str, float] | None:
+    """A process's memory in MB from /proc/PID/smaps_rollup: `rss` (every resident page, shared ones
+    too), `pss` (shared pages divided among the processes sharing them) and `uss` (its private pages:
+    what it alone costs, what stopping it gives back)."""
+    try:
+        fields = {}
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, _, rest = line.partition(":")
+            fields[name] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    kb = {"rss": fields.get("Rss", 0), "pss": fields.get("Pss", 0),
+          "uss": fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)}
+    return {name: round(value / 1024, 1) for name, value in kb.items()}
+
+
+def workers_memory_mb(server: Server) -> list[dict[str, float]]:
+    """`memory_mb` of each of a gunicorn server's workers."""
+    return [found for found in (memory_mb(pid) for pid in child_pids(server.proc.pid)) if found is not None]
 
 
 def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, *, timeout: float, workers: int = 1) -> None:

@@ -24,7 +24,7 @@ def instance_path_from_env() -> Path:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build an app for one instance folder (`COOPOL_INSTANCE`, or `INSTANCE_PATH` in test_config)."""
     from coopol.config import load_config
-    from coopol.core.application import Coopol
+    from coopol.core.application import Coopol, share_with_workers
 
     instance_path = Path((test_config or {}).get("INSTANCE_PATH") or instance_path_from_env()).resolve()
     app = Coopol(__name__, instance_path=str(instance_path), instance_relative_config=True)
@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_modules(app)
+    share_with_workers(app)
     return app
 
 

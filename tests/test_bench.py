@@ -112,3 +112,15 @@ def test_smoke_run_writes_json_with_ratios(tmp_path, generator):
             assert run["requests"] > 0 and run["ratio"] > 0 and run["p99_ms"] >= run["p50_ms"] > 0
     assert "Coopol bench on" in done.stdout and "ratio" in done.stdout
     assert (tmp_path / "latest.png").exists() or "matplotlib is not installed" in done.stderr
+
+
+def test_a_processs_memory_is_read_as_rss_pss_and_uss():
+    import os
+
+    from bench.processes import memory_mb, rss_mb
+
+    found = memory_mb(os.getpid())
+    assert found is not None and set(found) == {"rss", "pss", "uss"}
+    assert 0 < found["uss"] <= found["pss"] <= found["rss"]
+    assert abs(found["rss"] - rss_mb(os.getpid())) < 0.25 * found["rss"]
+    assert memory_mb(2 ** 22 + 7) is None  # gone

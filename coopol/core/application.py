@@ -13,6 +13,10 @@ the app does, so they are kept:
 
 from __future__ import annotations
 
+import gc
+import os
+import sys
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -65,3 +69,41 @@ class Coopol(Flask):
             except TypeError:
                 pass
         return sync
+
+
+# Apps made in a process that will fork workers from it (gunicorn's `--preload`): see share_with_workers.
+_FORKED_APPS: weakref.WeakSet[Flask] = weakref.WeakSet()
+_AT_FORK_REGISTERED = False
+
+
+def share_with_workers(app: Flask) -> None:
+    """When gunicorn loads the app before forking its workers (`--preload`), the workers share the
+    master's memory (modules, the app, the OpenAPI spec) page by page until they write to it. Two things
+    keep that sharing worth it and safe: the master's objects are moved out of the collector's sight
+    before a fork (`gc.freeze`: a collection in a worker would otherwise write to every object it
+    scans, copying their pages), and each worker starts with empty database pools (a connection opened
+    before the fork must not be shared by several processes). Only under gunicorn: elsewhere no one
+    forks a serving process."""
+    global _AT_FORK_REGISTERED
+    if "gunicorn" not in sys.modules:
+        return
+    _FORKED_APPS.add(app)
+    if not _AT_FORK_REGISTERED:
+        os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+        _AT_FORK_REGISTERED = True
+
+
+def _before_fork() -> None:
+    if not _FORKED_APPS:
+        return
+    gc.collect()
+    gc.freeze()
+
+
+def _after_fork_in_child() -> None:
+    from coopol.extensions import db
+
+    for app in list(_FORKED_APPS):
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)  # the parent's connections stay the parent's

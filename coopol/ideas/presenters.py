@@ -16,6 +16,7 @@ from coopol.ideas.extend import idea_fields
 from coopol.ideas.guards import content_visible, is_author, is_moderator
 from coopol.ideas.in_groups import group_of, load_groups
 from coopol.ideas.models import Comment, CommentVote, Idea, IdeaState, IdeaTag, IdeaTally, IdeaVote, Tag
+from coopol.ideas.queries import member_votes
 from coopol.ideas.scopes import scope_tree
 from coopol.ideas.votes import my_vote
 
@@ -147,21 +148,14 @@ def idea_views(ideas: list[Idea], viewer: Member | None) -> list[dict[str, Any]]
     return views
 
 
-def my_part_of_ideas(data: dict[str, Any], member: Member) -> dict[str, Any]:
-    """A list of ideas as the API dumps it for visitors (the shared, cached one: coopol/core/cache.py) made
-    the member's: their votes, from one small query. That is all a plain member sees differently there
-    (hidden and removed ideas are listed to moderators only, who never share; `is_mine` is for pages)."""
-    ids = [item["id"] for item in data["items"]]
-    if not ids:
-        return data
-    votes = IdeaVote.__table__.c  # a Core statement on the request's connection: no ORM work for two columns
-    mine = dict(db.session.connection().execute(select(votes.idea_id, votes.value)
-                                                .where(votes.member_id == member.id, votes.idea_id.in_(ids))).all())
-    if not mine:
-        return data
-    items = [{**item, "my_vote": mine[item["id"]], "tally": {**item["tally"], "my_vote": mine[item["id"]]}}
-             if item["id"] in mine else item for item in data["items"]]
-    return {**data, "items": items}
+def my_part_of_ideas(items: list[dict[str, Any]], member: Member) -> dict[int, dict[str, Any]]:
+    """The items of a list of ideas as the API dumps it for visitors (the shared, cached one:
+    coopol/core/cache.py) that differ for the member, by position: those they voted on, from one small
+    query. That is all a plain member sees differently there (hidden and removed ideas are listed to
+    moderators only, who never share; `is_mine` is for pages)."""
+    mine = member_votes(member.id, [item["id"] for item in items])
+    return {position: {**item, "my_vote": mine[item["id"]], "tally": {**item["tally"], "my_vote": mine[item["id"]]}}
+            for position, item in enumerate(items) if item["id"] in mine}
 
 
 def idea_tally(idea: Idea, viewer: Member | None) -> dict[str, Any]:

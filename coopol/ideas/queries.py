@@ -334,3 +334,24 @@ def debate_sides(idea: Idea) -> dict[str, list]:
             .order_by((Comment.up_count - Comment.down_count).desc(), Comment.created_at)):
         sides.setdefault(comment.stance, []).append(comment)
     return sides
+
+
+_VOTES_SQL: dict[tuple[str, int], str] = {}
+
+
+def member_votes(member_id: int, idea_ids: list[int]) -> dict[int, str]:
+    """`{idea_id: value}` of a member's votes among `idea_ids`, in one statement written once per
+    placeholder style and list length: on the members' shared list this is the whole of a request's
+    own work, and building, coercing and caching a Core `select` cost more than running it (issue 16)."""
+    if not idea_ids:
+        return {}
+    connection = db.session.connection()
+    style = connection.dialect.paramstyle
+    sql = _VOTES_SQL.get((style, len(idea_ids)))
+    if sql is None:
+        mark = "?" if style == "qmark" else "%s"
+        sql = (f"SELECT idea_id, value FROM idea_votes WHERE member_id = {mark} "
+               f"AND idea_id IN ({', '.join([mark] * len(idea_ids))})")
+        if len(_VOTES_SQL) < 1024:  # page sizes are bounded: a few dozen lengths at most
+            _VOTES_SQL[(style, len(idea_ids))] = sql
+    return dict(connection.exec_driver_sql(sql, (member_id, *idea_ids)).all())

@@ -38,8 +38,9 @@ def test_hooks_are_asked_once_whether_they_are_coroutines(app, client):
 
 
 def test_a_web_process_starts_without_the_heavy_libraries_it_may_never_use(tmp_path):
-    """numpy (bridging's fit, in the worker), feedgen with lxml (Atom) and icalendar (calendars) are
-    imported when first used, not by create_app(): some 19 MB less in every web process."""
+    """numpy (bridging's fit, in the worker), feedgen with lxml (Atom), icalendar (calendars) and
+    Flask-Migrate with Alembic, Mako and Pygments (migrations) are imported when first used, not by
+    create_app(): some 28 MB less in every web process."""
     import json
     import os
     import subprocess
@@ -50,7 +51,8 @@ import json, sys
 from coopol import create_app
 create_app({{"TESTING": True, "SECRET_KEY": "x" * 40, "INSTANCE_PATH": {str(tmp_path)!r},
             "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path}/start.db", "URL": "http://start.test"}})
-print(json.dumps(sorted(m for m in ("numpy", "feedgen", "lxml", "icalendar") if m in sys.modules)))
+heavy = ("numpy", "feedgen", "lxml", "icalendar", "flask_migrate", "alembic", "mako", "pygments")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, check=False)
@@ -61,3 +63,52 @@ print(json.dumps(sorted(m for m in ("numpy", "feedgen", "lxml", "icalendar") if 
 def test_feeds_and_calendars_still_load_their_libraries_when_asked(client):
     assert client.get("/ideas.atom").status_code == 200
     assert client.get("/events.ics").status_code == 200
+
+
+def test_migrations_bind_flask_migrate_on_first_use_with_what_packages_configured(app):
+    from flask_migrate import upgrade
+
+    from coopol.extensions import _bind_migrate
+
+    pending = app.extensions["migrate"]
+    include_name = pending.configure_args["include_name"]  # set by coopol.ideas at start-up
+    with app.app_context():
+        upgrade(revision="heads")  # nothing left to apply: it only has to find the configuration
+    bound = _bind_migrate(app)
+    assert bound is app.extensions["migrate"] and bound is not pending
+    assert bound.configure_args["include_name"] is include_name and bound.configure_args["render_as_batch"]
+    assert bound.directory.endswith("migrations") and "upgrade" in app.cli.commands["db"].list_commands(None)
+
+
+def test_workers_forked_from_a_preloaded_master_start_with_frozen_objects_and_empty_pools(app, monkeypatch):
+    import gc
+    import os
+    import sys
+
+    from sqlalchemy import text
+
+    from coopol.core import application
+    from coopol.extensions import db
+
+    monkeypatch.setitem(sys.modules, "gunicorn", sys.modules.get("gunicorn") or object())
+    application.share_with_workers(app)
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        db.session.remove()
+        assert db.engine.pool.checkedin() == 1  # the master holds a connection
+    try:
+        pid = os.fork()
+    finally:
+        application._FORKED_APPS.discard(app)  # later forks of the test process freeze nothing
+    if pid == 0:  # the worker
+        try:
+            with app.app_context():
+                ok = db.engine.pool.checkedin() == 0 and gc.get_freeze_count() > 0
+            os._exit(0 if ok else 1)
+        except BaseException:  # noqa: BLE001
+            os._exit(2)
+    gc.unfreeze()  # the test process goes on collecting as before
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with app.app_context():
+        assert db.engine.pool.checkedin() == 1  # the master's connection is still its own

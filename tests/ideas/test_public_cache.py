@@ -71,7 +71,8 @@ def test_visitor_pages_carry_no_session_or_token_and_member_pages_are_never_kept
     assert mine.json["items"][0]["my_vote"] == "support"
     # What members share is kept as a visitor sees it (tests/ideas/test_shared_lists.py): never their part.
     shared = [entry[2] for key, entry in cache._entries.items() if key[0] == "members"]
-    assert shared and all(item["my_vote"] is None for data in shared for item in data["items"])
+    assert shared and all(item["my_vote"] is None for page in shared for item in page.data["items"])
+    assert all(b'"my_vote":"' not in page.body for page in shared)
     # A visitor never receives the member's answer, whatever was asked before.
     assert client.get("/api/v1/ideas?sort=top").json["items"][0]["my_vote"] is None
 

@@ -101,3 +101,56 @@ def test_a_member_signed_in_with_the_browser_shares_the_page_too(shared_app, set
     response, statements = sent_statements(shared_app, lambda: client.get(LIST))
     assert _votes(response)[buses] == "support"
     assert not any("FROM ideas" in s for s in statements if s.lstrip().upper().startswith("SELECT")), statements
+
+
+def _fresh_and_shared(app, client, path, headers) -> tuple[bytes, bytes]:
+    """The member's answer made for them alone (cache off), then their copy of the shared page."""
+    app.config["PUBLIC_CACHE_SECONDS"] = 0
+    try:
+        fresh = client.get(path, headers=headers)
+    finally:
+        app.config["PUBLIC_CACHE_SECONDS"] = 60
+    shared = client.get(path, headers=headers)
+    assert fresh.status_code == shared.status_code == 200
+    return fresh.get_data(), shared.get_data()
+
+
+def test_a_members_copy_is_byte_for_byte_the_answer_made_for_them_alone(shared_app, setup):
+    (buses, libraries, bikes), heads = setup
+    client = shared_app.test_client()
+    paths = (LIST, "/api/v1/ideas?sort=top&limit=2", "/api/v1/ideas?sort=new&limit=1&q=buses")
+    for path in paths:
+        client.get(path)  # a visitor's page first
+        fresh, shared = _fresh_and_shared(shared_app, client, path, heads["alice"])
+        assert fresh == shared, path
+    for idea_id, value in ((buses, "support"), (bikes, "oppose")):
+        assert client.put(f"/api/v1/ideas/{idea_id}/vote", json={"value": value},
+                          headers=heads["alice"]).status_code == 200
+    shared_app.extensions["coopol.public_cache"].clear()  # the counts changed too: compare with a new page
+    for path in paths:
+        fresh, shared = _fresh_and_shared(shared_app, client, path, heads["alice"])
+        assert fresh == shared, path
+    fresh, shared = _fresh_and_shared(shared_app, client, LIST, heads["alice"])
+    assert shared.count(b'"my_vote":"support"') == 2 and shared.count(b'"my_vote":"oppose"') == 2
+    # Bob's copy of the same cached page holds none of alice's votes.
+    fresh, shared = _fresh_and_shared(shared_app, client, LIST, heads["bob"])
+    assert fresh == shared and b'"my_vote":"' not in shared
+    assert _votes(client.get(LIST, headers=heads["alice"])) == {buses: "support", libraries: None, bikes: "oppose"}
+
+
+def test_a_members_copy_dumps_only_the_items_that_are_theirs(shared_app, setup, monkeypatch):
+    (buses, _libraries, _bikes), heads = setup
+    client = shared_app.test_client()
+    vote = client.put(f"/api/v1/ideas/{buses}/vote", json={"value": "support"}, headers=heads["alice"])
+    assert vote.status_code == 200
+    client.get(LIST, headers=heads["bob"])  # the shared page exists; both tokens are remembered
+    client.get(LIST, headers=heads["alice"])
+    dumped: list = []
+    real = shared_app.json.dumps
+    monkeypatch.setattr(shared_app.json, "dumps", lambda obj, **kw: dumped.append(obj) or real(obj, **kw))
+
+    assert _votes(client.get(LIST, headers=heads["bob"]))[buses] is None
+    assert dumped == []  # nothing of bob's on the page: the shared bytes as they are
+    assert _votes(client.get(LIST, headers=heads["alice"]))[buses] == "support"
+    # The one idea she voted on, not the page.
+    assert [item["id"] for item in dumped if isinstance(item, dict)] == [buses], dumped
