@@ -202,7 +202,7 @@ def next_steps(instance_path: Path, url: str, admins: list[str]) -> list[str]:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     here = f"coopol --instance {instance_path}"
     run = f"{here} run --port {port}" if local else (
-        f'COOPOL_INSTANCE={instance_path} gunicorn "coopol:create_app()" (behind your HTTPS proxy)')
+        f'COOPOL_INSTANCE={instance_path} gunicorn --preload "coopol:create_app()" (behind your HTTPS proxy)')
     admin = admins[0] if admins else None
     lines = ["", "Next steps:",
              f"  1. Serve it:       {run}",
@@ -233,7 +233,7 @@ def _safe_database_url(url: str) -> str:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def run(host: str, port: int) -> None:
-    """Serve the instance (for production use gunicorn "coopol:create_app()")."""
+    """Serve the instance (for production use gunicorn --preload "coopol:create_app()")."""
     app = current_app._get_current_object()
     _check_database_ready()
     warning = port_mismatch(app.config["URL"], port)
