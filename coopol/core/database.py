@@ -35,6 +35,11 @@ def _reading_only() -> bool:
     return has_request_context() and (request.method in SAFE_METHODS or bool(g.get("coopol_reading")))
 
 
+def reading_only() -> bool:
+    """Whether this request's transaction only reads now (a GET, or the reading phase of `reads_first`)."""
+    return _reading_only()
+
+
 @contextmanager
 def reading() -> Iterator[None]:
     """Transactions begun inside only read (SQLite: a plain BEGIN, which does not queue behind the
@@ -46,6 +51,41 @@ def reading() -> Iterator[None]:
         yield
     finally:
         g.coopol_reading = previous
+
+
+def reads_first(view):
+    """A view decorator for writes that read a lot first (authentication, loading, checks): everything up to
+    `end_reading()` runs in a read transaction (see `reading`), the writes after it in a short one of their
+    own. Without a call to `end_reading()`, the whole request only reads."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        with reading():
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+def end_reading() -> None:
+    """If this request is in its reading phase (`reads_first`), end the read transaction here: what follows
+    writes. The objects loaded stay loaded (the commit does not expire them): they are what the checks saw,
+    and whatever may have changed since is checked again under the write transaction's lock.
+    Anywhere else (a worker, the CLI, the inbox's own transaction) it does nothing."""
+    if not (has_request_context() and g.get("coopol_reading")):
+        return
+    from coopol.core.uow import has_written
+    from coopol.extensions import db
+
+    g.coopol_reading = False
+    if has_written():  # the reading phase wrote after all: keep one transaction
+        return
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def database_unavailable(error: BaseException | None) -> bool:
