@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from coopol.accounts.models import Member
 from coopol.core.events import subscribe
@@ -38,10 +38,9 @@ from coopol.federation.content.objects import (
     origin_group,
 )
 from coopol.federation.content.vote_proofs import keep_proof, sign_vote
-from coopol.federation.content.vote_queue import queue_vote
 from coopol.federation.followers import follower_inboxes
-from coopol.federation.models import Ally
-from coopol.federation.outbox import ally_inboxes, build_activity, enqueue_activity
+from coopol.federation.models import Ally, QueuedVote
+from coopol.federation.outbox import _notify_workers, ally_inboxes, build_activity, enqueue_activity
 from coopol.federation.protocol import PUBLIC
 from coopol.ideas.models import Comment, Idea, IdeaState
 
@@ -225,6 +224,15 @@ def build_vote(member: Member, target: Idea | Comment, kind: str, undone: str | 
     idea = target.idea if isinstance(target, Comment) else target
     obj: Any = _vote_object(undone or "Like", member, url) if kind == "Undo" else url
     vote_activity(kind, member, obj, idea, target, published)
+
+
+def queue_vote(member: Member, target_type: str, target_id: int, kind: str, undone: str | None,
+               at: datetime | None) -> None:
+    """In the vote's transaction: `member`'s vote (`kind`; an Undo names the kind it `undone`) on the target."""
+    db.session.execute(insert(QueuedVote.__table__).values(
+        member_id=member.id, target_type=target_type, target_id=target_id, kind=kind, undone=undone,
+        published_at=at or utcnow(), attempts=0, last_error=""))
+    _notify_workers()
 
 
 # The vote's transaction only queues its activity (a small row): signing it takes about 1.2 ms, which the

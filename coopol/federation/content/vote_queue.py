@@ -1,5 +1,5 @@
 """Our members' votes, from the vote to its signed activity: the vote's transaction writes one small row
-(`queue_vote`, a Core INSERT), the worker makes the activity (`build_queued_votes`: build, sign with the
+(`publish.queue_vote`, a Core INSERT), the worker makes the activity (`build_queued_votes`: build, sign with the
 member's Ed25519 key, keep the proof, announce or send to the origin), in the order of the votes.
 
 One worker at a time builds (PostgreSQL: a transaction-level advisory lock; SQLite: its writers are
@@ -10,30 +10,16 @@ serialised), so a member's votes on one item are signed and kept in the order th
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 
 from coopol.accounts.models import Member
-from coopol.core.time import utcnow
 from coopol.extensions import db
 
 log = logging.getLogger(__name__)
 
 ADVISORY_LOCK = 0x636F6F70766F7465  # "coopvote": the vote builder's (PostgreSQL)
 MAX_ATTEMPTS = 5
-
-
-def queue_vote(member: Member, target_type: str, target_id: int, kind: str, undone: str | None,
-               at: datetime | None) -> None:
-    """In the vote's transaction: `member`'s vote (`kind`; an Undo names the kind it `undone`) on the target."""
-    from coopol.federation.models import QueuedVote
-    from coopol.federation.outbox import _notify_workers
-
-    db.session.execute(insert(QueuedVote.__table__).values(
-        member_id=member.id, target_type=target_type, target_id=target_id, kind=kind, undone=undone,
-        published_at=at or utcnow(), attempts=0, last_error=""))
-    _notify_workers()
 
 
 def _batch() -> int:
