@@ -116,14 +116,30 @@ class VoteOutcome:
 
 
 _IDEAS, _VOTES, _TALLIES = Idea.__table__, IdeaVote.__table__, IdeaTally.__table__
-# The write transaction's first statement: the idea's row locked (PostgreSQL; SQLite's BEGIN IMMEDIATE
-# already serialises writers), what "open for votes" and the rankings need, and the member's vote.
-_LOCK_IDEA_AND_VOTE = (
-    select(_IDEAS.c.state, _IDEAS.c.removed_at, _IDEAS.c.locked_at, _IDEAS.c.support_count, _IDEAS.c.oppose_count,
-           _IDEAS.c.comment_count, _IDEAS.c.published_at, _VOTES.c.value.label("previous"))
-    .select_from(_IDEAS.outerjoin(_VOTES, and_(_VOTES.c.idea_id == _IDEAS.c.id,
-                                               _VOTES.c.member_id == bindparam("member_id"))))
-    .where(_IDEAS.c.id == bindparam("idea_id")).with_for_update(of=_IDEAS))
+# The write transaction's first statement: the idea's row locked, with what "open for votes" and the
+# rankings need. PostgreSQL: FOR UPDATE, then the member's vote in a statement of its own: under READ
+# COMMITTED a statement that waited for the lock sees the locked row anew but a joined row as it was when
+# the statement began (a vote committed meanwhile would be missed). SQLite: writers are serialised by
+# BEGIN IMMEDIATE, so one statement reads both.
+_IDEA_COLUMNS = (_IDEAS.c.state, _IDEAS.c.removed_at, _IDEAS.c.locked_at, _IDEAS.c.support_count,
+                 _IDEAS.c.oppose_count, _IDEAS.c.comment_count, _IDEAS.c.published_at)
+_LOCK_IDEA = (select(*_IDEA_COLUMNS).where(_IDEAS.c.id == bindparam("idea_id")).with_for_update(of=_IDEAS))
+_PREVIOUS_VOTE = select(_VOTES.c.value).where(_VOTES.c.idea_id == bindparam("idea_id"),
+                                              _VOTES.c.member_id == bindparam("member_id"))
+_IDEA_AND_VOTE = (select(*_IDEA_COLUMNS, _VOTES.c.value.label("previous"))
+                  .select_from(_IDEAS.outerjoin(_VOTES, and_(_VOTES.c.idea_id == _IDEAS.c.id,
+                                                             _VOTES.c.member_id == bindparam("member_id"))))
+                  .where(_IDEAS.c.id == bindparam("idea_id")))
+
+
+def _lock_idea_and_read_vote(idea: Idea, member: Member) -> tuple:
+    """(the idea's row, locked; the member's vote value or None)."""
+    keys = {"idea_id": idea.id, "member_id": member.id}
+    if db.session.get_bind().dialect.name == "sqlite":
+        row = db.session.execute(_IDEA_AND_VOTE, keys).one()
+        return row, row.previous
+    row = db.session.execute(_LOCK_IDEA, keys).one()
+    return row, db.session.execute(_PREVIOUS_VOTE, keys).scalar()
 _TALLY_ROWS = select(_TALLIES.c.host, _TALLIES.c.support, _TALLIES.c.oppose).where(
     _TALLIES.c.idea_id == bindparam("idea_id"))
 
@@ -142,14 +158,14 @@ def check_vote(member: Member, idea: Idea, value: str | None) -> None:
 
 def record_vote(member: Member, idea: Idea, value: str | None, *, ap_id: str | None = None) -> VoteOutcome:
     """The write of a checked vote (`check_vote`), in as few statements as it takes: lock the idea and read
-    the member's vote (one SELECT), write the vote row, move the counters and rankings (one UPDATE) and
-    the per-instance tally (one upsert), read the tally for the answer. Counts always equal the rows:
-    the deltas come from the vote row read under the lock. The same value again writes nothing."""
-    row = db.session.execute(_LOCK_IDEA_AND_VOTE, {"idea_id": idea.id, "member_id": member.id}).one()
+    the member's vote (one SELECT on SQLite, two on PostgreSQL), write the vote row, move the counters and
+    rankings (one UPDATE) and the per-instance tally (one upsert), read the tally for the answer. Counts
+    always equal the rows: the deltas come from the vote row read under the lock.
+    The same value again writes nothing."""
+    row, previous = _lock_idea_and_read_vote(idea, member)
     for key in ("state", "removed_at", "locked_at"):
         set_committed_value(idea, key, getattr(row, key))
     ensure_open_for_votes(idea)  # again, under the lock: it may have closed since the checks
-    previous = row.previous
     if previous == value:
         return VoteOutcome(value, previous, row.support_count, row.oppose_count,
                            list(db.session.execute(_TALLY_ROWS, {"idea_id": idea.id})))

@@ -61,10 +61,11 @@ def test_a_vote_checks_in_one_transaction_and_writes_in_a_short_other(app, clien
     before = transactions[:transactions.index(write)]
     assert any("FROM ideas" in s for t in before for s in t), transactions
     assert not any("api_tokens" in s or "FROM members" in s for s in write), write
-    # The write: lock the idea and read the vote, the vote row, counters and rankings, tally, the vote's
-    # activity queued, the tally for the answer.
-    assert "idea_votes" in write[0] and "FROM ideas" in write[0], write
-    assert len(write) <= 6, write
+    # The write: lock the idea and read the vote (PostgreSQL: two statements), the vote row, counters and
+    # rankings, tally, the vote's activity queued, the tally for the answer.
+    assert "FROM ideas" in write[0], write
+    statements = [s for s in write if not s.startswith("NOTIFY")]  # PostgreSQL: wakes the worker at commit
+    assert len(statements) <= 7, "\n".join(s[:60] for s in write)
     assert len([s for s in write if s.lstrip().upper().startswith("UPDATE IDEAS")]) == 1, write
 
 
