@@ -32,7 +32,24 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _reading_only() -> bool:
-    return has_request_context() and (request.method in SAFE_METHODS or bool(g.get("coopol_reading")))
+    return has_request_context() and not g.get("coopol_writing_aside") and (
+        request.method in SAFE_METHODS or bool(g.get("coopol_reading")))
+
+
+@contextmanager
+def writing_aside() -> Iterator[None]:
+    """A short write transaction of its own, begun inside (e.g. `engine.begin()`) during a request's reading
+    phase: on SQLite it queues with the other writers (BEGIN IMMEDIATE) instead of waiting in SQLite's busy
+    handler, whose sleeps of up to 100 ms stalled every writer behind it."""
+    previous = g.get("coopol_writing_aside", False) if has_request_context() else None
+    if previous is None:
+        yield
+        return
+    g.coopol_writing_aside = True
+    try:
+        yield
+    finally:
+        g.coopol_writing_aside = previous
 
 
 def reading_only() -> bool:
