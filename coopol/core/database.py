@@ -79,9 +79,31 @@ def reads_first(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         with reading():
-            return view(*args, **kwargs)
+            g.coopol_after_reading = []
+            try:
+                result = view(*args, **kwargs)
+            finally:
+                pending, g.coopol_after_reading = g.coopol_after_reading, None
+            if pending:  # the view never wrote: the bookkeeping gets a short transaction of its own
+                from coopol.extensions import db
+
+                with writing_aside(), db.engine.begin() as connection:
+                    for write in pending:
+                        write(connection)
+            return result
 
     return wrapper
+
+
+def write_after_reading(write) -> bool:
+    """In the reading phase of `reads_first`: `write(connection)` (small bookkeeping, e.g. a token's last
+    use) is done at `end_reading()`, in the request's write transaction, rather than in one of its own.
+    False elsewhere (the caller writes as it would)."""
+    pending = g.get("coopol_after_reading") if has_request_context() and g.get("coopol_reading") else None
+    if pending is None:
+        return False
+    pending.append(write)
+    return True
 
 
 def end_reading() -> None:
@@ -95,14 +117,16 @@ def end_reading() -> None:
     from coopol.extensions import db
 
     g.coopol_reading = False
-    if has_written():  # the reading phase wrote after all: keep one transaction
-        return
-    session = db.session()
-    expire, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
+    pending, g.coopol_after_reading = g.get("coopol_after_reading") or [], None
+    if not has_written():  # else the reading phase wrote after all: keep one transaction
+        session = db.session()
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    for write in pending:
+        write(db.session.connection())
 
 
 def database_unavailable(error: BaseException | None) -> bool:
