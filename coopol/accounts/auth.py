@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from coopol.accounts.models import Member
 from coopol.accounts.services import load_member_for_session, member_for_token
+from coopol.core.database import reading_only
 from coopol.core.errors import AuthenticationFailed, PermissionDenied, wants_json
 from coopol.extensions import csrf, login_manager
 
@@ -40,7 +41,7 @@ def init_auth(app: Flask) -> None:
     @login_manager.request_loader
     def load_user_from_token(req) -> Member | None:
         raw = bearer_token()
-        return member_for_token(raw, read_only_unit=req.method in SAFE_METHODS) if raw else None
+        return member_for_token(raw, read_only_unit=reading_only()) if raw else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -274,14 +274,17 @@ def member_for_token(raw: str, *, read_only_unit: bool = False) -> Member | None
 def _record_use(token_id: int, last_used_at, token: ApiToken | None, read_only_unit: bool):
     """Sets the token's `last_used_at` when the last recorded use is over a minute old; returns it.
     `token`: the loaded row, or None when the token was remembered (token_cache)."""
+    from coopol.core.database import write_after_reading, writing_aside
     from coopol.core.uow import has_written
 
     now = utcnow()
     if last_used_at is not None and now - last_used_at <= timedelta(minutes=1):
         return last_used_at
     if read_only_unit and not has_written():
-        with db.engine.begin() as connection:
-            connection.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+        stamp = update(ApiToken.__table__).where(ApiToken.__table__.c.id == token_id).values(last_used_at=now)
+        if not write_after_reading(lambda connection: connection.execute(stamp)):  # see reads_first
+            with writing_aside(), db.engine.begin() as connection:
+                connection.execute(stamp)
         if token is not None:
             set_committed_value(token, "last_used_at", now)
     elif token is not None:

@@ -32,7 +32,29 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _reading_only() -> bool:
-    return has_request_context() and (request.method in SAFE_METHODS or bool(g.get("coopol_reading")))
+    return has_request_context() and not g.get("coopol_writing_aside") and (
+        request.method in SAFE_METHODS or bool(g.get("coopol_reading")))
+
+
+@contextmanager
+def writing_aside() -> Iterator[None]:
+    """A short write transaction of its own, begun inside (e.g. `engine.begin()`) during a request's reading
+    phase: on SQLite it queues with the other writers (BEGIN IMMEDIATE) instead of waiting in SQLite's busy
+    handler, whose sleeps of up to 100 ms stalled every writer behind it."""
+    previous = g.get("coopol_writing_aside", False) if has_request_context() else None
+    if previous is None:
+        yield
+        return
+    g.coopol_writing_aside = True
+    try:
+        yield
+    finally:
+        g.coopol_writing_aside = previous
+
+
+def reading_only() -> bool:
+    """Whether this request's transaction only reads now (a GET, or the reading phase of `reads_first`)."""
+    return _reading_only()
 
 
 @contextmanager
@@ -46,6 +68,65 @@ def reading() -> Iterator[None]:
         yield
     finally:
         g.coopol_reading = previous
+
+
+def reads_first(view):
+    """A view decorator for writes that read a lot first (authentication, loading, checks): everything up to
+    `end_reading()` runs in a read transaction (see `reading`), the writes after it in a short one of their
+    own. Without a call to `end_reading()`, the whole request only reads."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        with reading():
+            g.coopol_after_reading = []
+            try:
+                result = view(*args, **kwargs)
+            finally:
+                pending, g.coopol_after_reading = g.coopol_after_reading, None
+            if pending:  # the view never wrote: the bookkeeping gets a short transaction of its own
+                from coopol.extensions import db
+
+                with writing_aside(), db.engine.begin() as connection:
+                    for write in pending:
+                        write(connection)
+            return result
+
+    return wrapper
+
+
+def write_after_reading(write) -> bool:
+    """In the reading phase of `reads_first`: `write(connection)` (small bookkeeping, e.g. a token's last
+    use) is done at `end_reading()`, in the request's write transaction, rather than in one of its own.
+    False elsewhere (the caller writes as it would)."""
+    pending = g.get("coopol_after_reading") if has_request_context() and g.get("coopol_reading") else None
+    if pending is None:
+        return False
+    pending.append(write)
+    return True
+
+
+def end_reading() -> None:
+    """If this request is in its reading phase (`reads_first`), end the read transaction here: what follows
+    writes. The objects loaded stay loaded (the commit does not expire them): they are what the checks saw,
+    and whatever may have changed since is checked again under the write transaction's lock.
+    Anywhere else (a worker, the CLI, the inbox's own transaction) it does nothing."""
+    if not (has_request_context() and g.get("coopol_reading")):
+        return
+    from coopol.core.uow import has_written
+    from coopol.extensions import db
+
+    g.coopol_reading = False
+    pending, g.coopol_after_reading = g.get("coopol_after_reading") or [], None
+    if not has_written():  # else the reading phase wrote after all: keep one transaction
+        session = db.session()
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    for write in pending:
+        write(db.session.connection())
 
 
 def database_unavailable(error: BaseException | None) -> bool:

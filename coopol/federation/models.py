@@ -402,3 +402,21 @@ class ProofHealth(db.Model):
 
 
 Index("ix_federation_vote_proofs_target", VoteProof.target_type, VoteProof.target_id)
+
+
+class QueuedVote(db.Model):
+    """A vote (Like, Dislike or Undo) of one of our members, waiting for the worker to make its activity: the
+    vote's transaction writes only this row, the worker builds the activity, signs it with the member's key
+    (FEP-8b32), keeps the proof and sends it, in the order of the votes (see content/vote_queue.py)."""
+
+    __tablename__ = "federation_vote_queue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(16))  # idea | comment
+    target_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # Like | Dislike | Undo
+    undone: Mapped[str | None] = mapped_column(String(16))  # an Undo's: Like | Dislike
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the vote's time, the activity's `published`
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from coopol.accounts.auth import viewer as _viewer
 from coopol.accounts.services import get_member_by_reference, member_view, profile_counts
 from coopol.core.cache import MemberOverlay, public_cache
+from coopol.core.database import reads_first
 from coopol.core.schemas import Blueprint
 from coopol.extensions import db
 from coopol.ideas import presenters, queries, schemas, services
@@ -102,7 +103,10 @@ def _tally(idea) -> dict:
     return presenters.idea_tally(idea, _viewer())
 
 
+# Votes read first (the token, the idea, the checks) and write after, in a short transaction of their own:
+# `reads_first` here, `end_reading()` in the service (see coopol/core/database.py).
 @blp.put("/ideas/<int:idea_id>/vote")
+@reads_first
 @login_required
 @blp.arguments(schemas.VoteSchema)
 @blp.response(200, schemas.TallySchema)
@@ -110,18 +114,19 @@ def _tally(idea) -> dict:
 def vote(data, idea_id: int):
     """Support or oppose; voting again changes the vote."""
     idea = services.get_idea(idea_id, _viewer())
-    services.cast_vote(_viewer(), idea, data["value"])
-    return _tally(idea)
+    outcome = services.cast_vote(_viewer(), idea, data["value"])
+    return presenters.tally_view(idea, outcome.tallies, outcome.value)
 
 
 @blp.delete("/ideas/<int:idea_id>/vote")
+@reads_first
 @login_required
 @blp.response(200, schemas.TallySchema)
 @blp.errors(401, 403, 404, 409)
 def withdraw_vote(idea_id: int):
     idea = services.get_idea(idea_id, _viewer())
-    services.withdraw_vote(_viewer(), idea)
-    return _tally(idea)
+    outcome = services.withdraw_vote(_viewer(), idea)
+    return presenters.tally_view(idea, outcome.tallies, outcome.value)
 
 
 @blp.get("/ideas/<int:idea_id>/revisions")

@@ -8,6 +8,7 @@ from flask_login import login_required
 
 from coopol.accounts.auth import viewer as _viewer
 from coopol.core.cache import public_cache
+from coopol.core.database import reads_first
 from coopol.core.errors import DomainError, ValidationFailed
 from coopol.extensions import db
 from coopol.groups.services import find_group
@@ -209,6 +210,7 @@ def answer(idea_id: int):
 
 
 @bp.post("/ideas/<int:idea_id>/vote")
+@reads_first
 @login_required
 def vote(idea_id: int):
     idea = services.get_idea(idea_id, _viewer())

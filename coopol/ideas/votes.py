@@ -6,10 +6,14 @@ counters with atomic SQL: counts always equal the vote rows, whatever the concur
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from coopol.accounts.models import Member
+from coopol.core.database import end_reading
 from coopol.core.errors import Conflict, ValidationFailed
 from coopol.core.events import publish
 from coopol.core.time import utcnow
@@ -22,9 +26,17 @@ from coopol.ideas.guards import (
     ensure_not_moderated,
     ensure_open_for_votes,
     lock_comment,
-    lock_idea,
 )
-from coopol.ideas.models import COMMENT_VOTE_VALUES, IDEA_VOTE_VALUES, Comment, CommentVote, Idea, IdeaVote
+from coopol.ideas.models import (
+    COMMENT_VOTE_VALUES,
+    IDEA_VOTE_VALUES,
+    Comment,
+    CommentVote,
+    Idea,
+    IdeaTally,
+    IdeaVote,
+)
+from coopol.ideas.rankings import rankings
 
 
 def _deltas(value: str | None, sign: int) -> dict[str, int]:
@@ -91,36 +103,124 @@ def write_comment_vote(comment: Comment, member: Member, vote: CommentVote | Non
     return vote
 
 
-def cast_vote(member: Member, idea: Idea, value: str, *, ap_id: str | None = None) -> IdeaVote:
-    """Support or oppose an idea; casting again changes the vote (the same value again changes nothing)."""
-    if value not in IDEA_VOTE_VALUES:
+@dataclass(frozen=True)
+class VoteOutcome:
+    """What a vote left, from the values its write had in hand: the member's vote now and the idea's tally
+    (`tallies`: rows with `host`, `support`, `oppose`), so the answer needs no second read."""
+
+    value: str | None
+    previous: str | None
+    support: int
+    oppose: int
+    tallies: list = field(default_factory=list)
+
+
+_IDEAS, _VOTES, _TALLIES = Idea.__table__, IdeaVote.__table__, IdeaTally.__table__
+# The write transaction's first statement: the idea's row locked, with what "open for votes" and the
+# rankings need. PostgreSQL: FOR UPDATE, then the member's vote in a statement of its own: under READ
+# COMMITTED a statement that waited for the lock sees the locked row anew but a joined row as it was when
+# the statement began (a vote committed meanwhile would be missed). SQLite: writers are serialised by
+# BEGIN IMMEDIATE, so one statement reads both.
+_IDEA_COLUMNS = (_IDEAS.c.state, _IDEAS.c.removed_at, _IDEAS.c.locked_at, _IDEAS.c.support_count,
+                 _IDEAS.c.oppose_count, _IDEAS.c.comment_count, _IDEAS.c.published_at)
+_LOCK_IDEA = (select(*_IDEA_COLUMNS).where(_IDEAS.c.id == bindparam("idea_id")).with_for_update(of=_IDEAS))
+_PREVIOUS_VOTE = select(_VOTES.c.value).where(_VOTES.c.idea_id == bindparam("idea_id"),
+                                              _VOTES.c.member_id == bindparam("member_id"))
+_IDEA_AND_VOTE = (select(*_IDEA_COLUMNS, _VOTES.c.value.label("previous"))
+                  .select_from(_IDEAS.outerjoin(_VOTES, and_(_VOTES.c.idea_id == _IDEAS.c.id,
+                                                             _VOTES.c.member_id == bindparam("member_id"))))
+                  .where(_IDEAS.c.id == bindparam("idea_id")))
+
+
+def _lock_idea_and_read_vote(idea: Idea, member: Member) -> tuple:
+    """(the idea's row, locked; the member's vote value or None)."""
+    keys = {"idea_id": idea.id, "member_id": member.id}
+    if db.session.get_bind().dialect.name == "sqlite":
+        row = db.session.execute(_IDEA_AND_VOTE, keys).one()
+        return row, row.previous
+    row = db.session.execute(_LOCK_IDEA, keys).one()
+    return row, db.session.execute(_PREVIOUS_VOTE, keys).scalar()
+_TALLY_ROWS = select(_TALLIES.c.host, _TALLIES.c.support, _TALLIES.c.oppose).where(
+    _TALLIES.c.idea_id == bindparam("idea_id"))
+
+
+def check_vote(member: Member, idea: Idea, value: str | None) -> None:
+    """Everything that can refuse a vote (`value` None: its withdrawal) before anything is written. Run again
+    under the lock by `record_vote` for what may change meanwhile (the idea's state, a removal, a lock)."""
+    if value is not None and value not in IDEA_VOTE_VALUES:
         raise ValidationFailed.field("value", _("Choose one of: %(choices)s.", choices=", ".join(IDEA_VOTE_VALUES)))
     ensure_can_act(member)
-    ensure_confirmed_email_to_vote(member)
+    if value is not None:
+        ensure_confirmed_email_to_vote(member)
     ensure_allowed(member, idea, "vote")
-    lock_idea(idea)
     ensure_open_for_votes(idea)
-    vote = _current_vote(idea, member)
-    previous = vote.value if vote else None
+
+
+def record_vote(member: Member, idea: Idea, value: str | None, *, ap_id: str | None = None) -> VoteOutcome:
+    """The write of a checked vote (`check_vote`), in as few statements as it takes: lock the idea and read
+    the member's vote (one SELECT on SQLite, two on PostgreSQL), write the vote row, move the counters and
+    rankings (one UPDATE) and the per-instance tally (one upsert), read the tally for the answer. Counts
+    always equal the rows: the deltas come from the vote row read under the lock.
+    The same value again writes nothing."""
+    row, previous = _lock_idea_and_read_vote(idea, member)
+    for key in ("state", "removed_at", "locked_at"):
+        set_committed_value(idea, key, getattr(row, key))
+    ensure_open_for_votes(idea)  # again, under the lock: it may have closed since the checks
     if previous == value:
-        return vote
-    vote = write_vote(idea, member, vote, value, ap_id=ap_id)
-    publish("vote_cast", idea=idea, member=member, value=value, previous=previous)
-    return vote
+        return VoteOutcome(value, previous, row.support_count, row.oppose_count,
+                           list(db.session.execute(_TALLY_ROWS, {"idea_id": idea.id})))
+    now = utcnow()
+    where = and_(_VOTES.c.idea_id == idea.id, _VOTES.c.member_id == member.id)
+    if value is None:
+        db.session.execute(delete(_VOTES).where(where))
+    elif previous is None:
+        db.session.execute(insert(_VOTES).values(idea_id=idea.id, member_id=member.id, value=value,
+                                                 created_at=now, updated_at=now, ap_id=ap_id))
+    else:
+        changes = {"value": value, "updated_at": now, **({"ap_id": ap_id} if ap_id else {})}
+        db.session.execute(update(_VOTES).where(where).values(**changes))
+    support = (value == "support") - (previous == "support")
+    oppose = (value == "oppose") - (previous == "oppose")
+    counts = {"support_count": row.support_count + support, "oppose_count": row.oppose_count + oppose,
+              "last_activity_at": now}
+    ranks = rankings(published_at=row.published_at, last_activity_at=now, support=counts["support_count"],
+                     oppose=counts["oppose_count"], comments=row.comment_count)
+    # Increments, not the values computed here, so that a writer that took no lock cannot be overwritten.
+    db.session.execute(update(_IDEAS).where(_IDEAS.c.id == idea.id).values(
+        support_count=_IDEAS.c.support_count + support, oppose_count=_IDEAS.c.oppose_count + oppose,
+        last_activity_at=now, **ranks))
+    change_tally(idea, voter_host(member), support=support, oppose=oppose)
+    tallies = list(db.session.execute(_TALLY_ROWS, {"idea_id": idea.id}))
+    for key, current in {**counts, **ranks}.items():
+        set_committed_value(idea, key, current)
+    return VoteOutcome(value, previous, counts["support_count"], counts["oppose_count"], tallies)
 
 
-def withdraw_vote(member: Member, idea: Idea) -> None:
+def cast_vote(member: Member, idea: Idea, value: str, *, ap_id: str | None = None) -> VoteOutcome:
+    """Support or oppose an idea; casting again changes the vote (the same value again changes nothing).
+
+    The checks read; `end_reading()` then ends the request's read transaction if it has one (a view
+    under `reads_first`), so that the write transaction, and on SQLite the write lock, lasts only for
+    the few statements of `record_vote`."""
+    if value not in IDEA_VOTE_VALUES:
+        raise ValidationFailed.field("value", _("Choose one of: %(choices)s.", choices=", ".join(IDEA_VOTE_VALUES)))
+    check_vote(member, idea, value)
+    end_reading()
+    outcome = record_vote(member, idea, value, ap_id=ap_id)
+    if outcome.previous != value:
+        publish("vote_cast", idea=idea, member=member, value=value, previous=outcome.previous,
+                support_count=outcome.support, at=idea.last_activity_at)
+    return outcome
+
+
+def withdraw_vote(member: Member, idea: Idea) -> VoteOutcome:
     """Take one's vote back; without a vote, nothing changes."""
-    ensure_can_act(member)
-    ensure_allowed(member, idea, "vote")
-    lock_idea(idea)
-    ensure_open_for_votes(idea)
-    vote = _current_vote(idea, member)
-    if vote is None:
-        return
-    previous = vote.value
-    write_vote(idea, member, vote, None)
-    publish("vote_withdrawn", idea=idea, member=member, previous=previous)
+    check_vote(member, idea, None)
+    end_reading()
+    outcome = record_vote(member, idea, None)
+    if outcome.previous is not None:
+        publish("vote_withdrawn", idea=idea, member=member, previous=outcome.previous, at=idea.last_activity_at)
+    return outcome
 
 
 def my_vote(idea: Idea, member: Member | None) -> str | None:

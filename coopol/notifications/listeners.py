@@ -94,12 +94,14 @@ def on_idea_answered(idea: Idea, actor: Member, previous_state: str, **_rest: An
                link=_idea_link(idea), group_key=f"answer:{idea.id}")
 
 
-def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None, **_rest: Any) -> None:
+def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None, support_count: int | None = None,
+                 **_rest: Any) -> None:
     threshold = int(current_app.config.get("SUPPORT_THRESHOLD") or 0)
     if threshold <= 0 or value != "support":
         return
-    # The counters move by SQL updates: read the stored one, not the object's.
-    support = db.session.scalar(select(Idea.support_count).where(Idea.id == idea.id)) or 0
+    # The count the vote's write left (under the idea's lock); read the stored one when not given.
+    support = support_count if support_count is not None else \
+        db.session.scalar(select(Idea.support_count).where(Idea.id == idea.id)) or 0
     if support >= threshold:
         notify(idea.author, "threshold",
                lambda n: _("Your idea “%(title)s” reached %(count)d supports.", title=idea.title, count=threshold),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 
 def test_the_pure_detector_finds_a_brigade_and_not_chance():
@@ -44,10 +44,12 @@ def test_moderators_see_clusters_with_their_ideas_and_mark_them_reviewed(app, cl
             for k, handle in enumerate(("bob0", "bob1", "bob2", "xena0", "xena1", "xena2")):
                 if handle.startswith("xena") and (n + k) % 2:
                     continue
-                vote = cast_vote(get_member_by_handle(handle), idea, "support")
+                voter = get_member_by_handle(handle)
+                cast_vote(voter, idea, "support")
                 # the brigade votes within minutes; the others days apart
-                vote.created_at = start + (timedelta(days=n, minutes=k) if handle.startswith("bob")
-                                           else timedelta(days=n * 3 + k, hours=k))
+                db.session.execute(update(IdeaVote).where(IdeaVote.idea_id == idea.id, IdeaVote.member_id == voter.id)
+                                   .values(created_at=start + (timedelta(days=n, minutes=k) if handle.startswith("bob")
+                                                               else timedelta(days=n * 3 + k, hours=k))))
         assert detect_clusters() == 1
     assert client.get("/clusters").status_code == 302  # visitors log in first
     auth.login("ana")

@@ -19,6 +19,17 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 
+def build_votes() -> int:
+    """What the worker does first in each round for votes (in an app context): our members' queued votes
+    built, signed, kept and enqueued for delivery. Returns how many."""
+    from coopol.federation.content.vote_queue import build_queued_votes
+
+    built = 0
+    while done := build_queued_votes():
+        built += done
+    return built
+
+
 class ServedApp:
     """A WSGI app served on a free loopback port; the app can be given after the port is known."""
 
@@ -62,10 +73,12 @@ class LiveInstance:
         return result
 
     def drain(self) -> int:
-        """Run the delivery worker once: deliver everything that is due."""
+        """Run the delivery worker once: build the queued votes' activities (as the worker does), then
+        deliver everything that is due."""
         from coopol.federation.delivery import run_worker
 
         with self.app.app_context():
+            build_votes()
             return run_worker(once=True, concurrency=2)
 
     def query(self, fn: Callable[[], Any]) -> Any:

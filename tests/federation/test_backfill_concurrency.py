@@ -79,6 +79,7 @@ def _debated(party: Party, who: str, title: str) -> None:
                         json={"body": f"{title}: yes.", "stance": "for"}).get_json()
     party.api("PUT", f"/ideas/{idea['id']}/vote", as_=who, json={"value": "support"}, expect=200)
     party.api("PUT", f"/comments/{comment['id']}/vote", as_=who, json={"value": "up"}, expect=200)
+    party.build_votes()  # the worker signs them (before the alliance: no one to send them to yet)
 
 
 def _backfill(party: Party, host: str, out: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ handlers calling the domain services), `resolve` (ids → our rows, fetching wha
 `negotiation` (ActivityPub JSON on the idea and comment URLs), `backfill` (a new ally's ideas,
 comments and votes: a job the worker runs),
 `bans` (bans travel: Block / Undo(Block)), `rejections` (what the origin refuses is taken back: Reject),
-`vote_proofs` (members' votes signed, kept and served with their FEP-8b32 proofs), `audit` (`coopol audit`).
+`vote_proofs` (members' votes signed, kept and served with their FEP-8b32 proofs), `vote_queue` (the worker
+signs and sends them), `audit` (`coopol audit`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def register(app: Flask) -> None:
     bans.register(app)
     subscribe(app, "alliance_formed", backfill.on_alliance_formed)
     add_worker_task(app, backfill.run_backfill_step)
+    from coopol.federation.content.vote_queue import build_queued_votes
+
+    add_worker_task(app, build_queued_votes)  # our members' votes: signed and sent by the worker
     negotiation.init_negotiation(app)
     limiter.exempt(backfill.bp)
     app.register_blueprint(backfill.bp)

@@ -16,10 +16,11 @@ Group's public outbox.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from coopol.accounts.models import Member
 from coopol.core.events import subscribe
@@ -38,8 +39,8 @@ from coopol.federation.content.objects import (
 )
 from coopol.federation.content.vote_proofs import keep_proof, sign_vote
 from coopol.federation.followers import follower_inboxes
-from coopol.federation.models import Ally
-from coopol.federation.outbox import ally_inboxes, build_activity, enqueue_activity
+from coopol.federation.models import Ally, QueuedVote
+from coopol.federation.outbox import _notify_workers, ally_inboxes, build_activity, enqueue_activity
 from coopol.federation.protocol import PUBLIC
 from coopol.ideas.models import Comment, Idea, IdeaState
 
@@ -195,14 +196,15 @@ def _vote_object(kind: str, member: Member, target: str) -> dict[str, Any]:
     return {"type": kind, "actor": actor_id(member), "object": target}
 
 
-def _vote_activity(kind: str, member: Member, obj: Any, idea: Idea, target: Idea | Comment) -> None:
+def vote_activity(kind: str, member: Member, obj: Any, idea: Idea, target: Idea | Comment,
+                  published: datetime) -> None:
     """A vote, or its Undo, with the time it was cast (microseconds): allies apply a member's votes in
     the order of these times, not in the order deliveries arrive (see clocks.py). It is signed by the
     member's Ed25519 key (FEP-8b32) and kept, whether or not anyone is told now: complete before it is
-    signed (its audience is the idea's Group), and sent as signed."""
+    signed (its audience is the idea's Group), and sent as signed. Made by the worker (vote_queue.py)."""
     audience = origin_group(idea)
     activity = build_activity(kind, actor_id(member), obj, to=[PUBLIC], cc=[audience or PUBLIC],
-                              published=_iso(utcnow()))
+                              published=_iso(published))
     activity["@context"] = CONTEXT
     if audience:
         activity["audience"] = audience
@@ -216,27 +218,44 @@ def _vote_activity(kind: str, member: Member, obj: Any, idea: Idea, target: Idea
         _to_origin(activity, idea)
 
 
-def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None = None, **_: Any) -> None:
-    if member.is_local:
-        _vote_activity("Like" if value == "support" else "Dislike", member, idea_ap_id(idea), idea, idea)
+def build_vote(member: Member, target: Idea | Comment, kind: str, undone: str | None, published: datetime) -> None:
+    """The activity of a queued vote (see vote_queue.py): `kind` Like | Dislike, or Undo of `undone`."""
+    url = comment_ap_id(target) if isinstance(target, Comment) else idea_ap_id(target)
+    idea = target.idea if isinstance(target, Comment) else target
+    obj: Any = _vote_object(undone or "Like", member, url) if kind == "Undo" else url
+    vote_activity(kind, member, obj, idea, target, published)
 
 
-def on_vote_withdrawn(idea: Idea, member: Member, previous: str, **_: Any) -> None:
+def queue_vote(member: Member, target_type: str, target_id: int, kind: str, undone: str | None,
+               at: datetime | None) -> None:
+    """In the vote's transaction: `member`'s vote (`kind`; an Undo names the kind it `undone`) on the target."""
+    db.session.execute(insert(QueuedVote.__table__).values(
+        member_id=member.id, target_type=target_type, target_id=target_id, kind=kind, undone=undone,
+        published_at=at or utcnow(), attempts=0, last_error=""))
+    _notify_workers()
+
+
+# The vote's transaction only queues its activity (a small row): signing it takes about 1.2 ms, which the
+# vote would spend holding the write lock. The time of the vote (`at`, the vote row's) is its `published`.
+def on_vote_cast(idea: Idea, member: Member, value: str, previous: str | None = None, at: datetime | None = None,
+                 **_: Any) -> None:
     if member.is_local:
-        kind = "Like" if previous == "support" else "Dislike"
-        _vote_activity("Undo", member, _vote_object(kind, member, idea_ap_id(idea)), idea, idea)
+        queue_vote(member, "idea", idea.id, "Like" if value == "support" else "Dislike", None, at)
+
+
+def on_vote_withdrawn(idea: Idea, member: Member, previous: str, at: datetime | None = None, **_: Any) -> None:
+    if member.is_local:
+        queue_vote(member, "idea", idea.id, "Undo", "Like" if previous == "support" else "Dislike", at)
 
 
 def on_comment_vote_cast(comment: Comment, member: Member, value: str | None, previous: str | None = None,
                          **_: Any) -> None:
     if not member.is_local:
         return
-    target = comment_ap_id(comment)
     if value is None:
-        kind = "Like" if previous == "up" else "Dislike"
-        _vote_activity("Undo", member, _vote_object(kind, member, target), comment.idea, comment)
+        queue_vote(member, "comment", comment.id, "Undo", "Like" if previous == "up" else "Dislike", None)
     else:
-        _vote_activity("Like" if value == "up" else "Dislike", member, target, comment.idea, comment)
+        queue_vote(member, "comment", comment.id, "Like" if value == "up" else "Dislike", None, None)
 
 
 # ----------------------------------------------------------------------------- moderation

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.federation.conftest import LiveInstance, run_handshake
+from tests.federation.conftest import LiveInstance, build_votes, run_handshake
 
 
 @dataclass
@@ -51,6 +51,11 @@ class Party:
 
     def query(self, fn: Callable[[], Any]) -> Any:
         return self.live.query(fn)
+
+    def build_votes(self) -> int:
+        """What the worker does first: our members' queued votes signed, kept and put in the outbox."""
+        with self.app.app_context():
+            return build_votes()
 
     def copy_of(self, ap_id: str) -> dict[str, Any] | None:
         """The API view of our idea (or copy) with ActivityPub id `ap_id`, or None."""

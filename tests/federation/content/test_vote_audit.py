@@ -156,6 +156,7 @@ def test_a_vote_whose_proof_fails_is_refused_and_counted(parties):
     idea = publish(a, "ann")
     settle(a, b, c)
     _vote(b, idea["ap_id"], "bob", "support")
+    b.build_votes()
 
     def forge() -> None:  # the vote is changed after bob signed it
         row = db.session.scalar(select(OutboxActivity).where(OutboxActivity.type == "Like"))

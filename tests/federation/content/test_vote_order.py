@@ -24,6 +24,7 @@ def _kind(payload: dict) -> str:
 
 def hold(party, kind: str) -> int:
     """Postpone every pending delivery of a `kind` vote (as a retry would), so newer ones overtake it."""
+    party.build_votes()  # the worker's first step: the queued votes' activities and deliveries
 
     def postpone() -> int:
         held = [d for d in db.session.scalars(select(Delivery).join(Delivery.activity)
@@ -65,6 +66,7 @@ def test_a_relayed_like_arriving_after_its_undo_changes_nothing(parties):
     settle(a, b)
     a.api("PUT", f"/ideas/{idea['id']}/vote", as_="ann", json={"value": "support"}, expect=200)
     a.api("DELETE", f"/ideas/{idea['id']}/vote", as_="ann", expect=200)
+    a.build_votes()
     like, undo = a.query(lambda: [o.payload["object"] for o in db.session.scalars(
         select(OutboxActivity).where(OutboxActivity.type == "Announce").order_by(OutboxActivity.id))][-2:])
     assert (like["type"], undo["type"]) == ("Like", "Undo")
