@@ -4,6 +4,11 @@ server on 127.0.0.1 in a thread, so instances talk real HTTP to each other (noth
 `instance("a")` starts one; `ally(a, b)` runs the alliance handshake through the CLI commands;
 `peer()` starts a stub *remote* server (not ours) whose answers a test scripts, to play a broken,
 slow or hostile peer.
+
+An inbox stores what it accepts and the instance's worker applies it (coopol/federation/inbox.py): here
+`a.drain()` runs `a`'s worker once (deliveries, and what `a`'s inbox holds), then applies what the inbox
+of every live instance holds, as their workers would, until nothing is due; `b.apply_inbox()` (or
+`apply_inbox(app)` for an app a test client posts to) applies one instance's alone.
 """
 
 from __future__ import annotations
@@ -39,10 +44,28 @@ class ServedApp:
         self.thread.join(timeout=5)
 
 
+def apply_inbox(app: Any) -> int:
+    """What `app`'s worker does with its inbox: apply every item that is due; returns how many."""
+    from coopol.extensions import db
+    from coopol.federation.inbox import apply_queued
+
+    applied = 0
+    with app.app_context():
+        try:
+            while True:
+                done = apply_queued()
+                if not done:
+                    return applied
+                applied += done
+        finally:
+            db.session.remove()
+
+
 @dataclass
 class LiveInstance:
     app: Any
     served: ServedApp
+    live: list[LiveInstance] = field(default_factory=list)  # every instance of the test, this one too
 
     @property
     def url(self) -> str:
@@ -62,11 +85,18 @@ class LiveInstance:
         return result
 
     def drain(self) -> int:
-        """Run the delivery worker once: deliver everything that is due."""
+        """Run this instance's worker once (deliver everything that is due, apply its inbox), then apply
+        what every live instance's inbox received, as their workers would; returns the delivery attempts."""
         from coopol.federation.delivery import run_worker
 
         with self.app.app_context():
-            return run_worker(once=True, concurrency=2)
+            attempts = run_worker(once=True, concurrency=2)
+        apply_inboxes(*(self.live or [self]))
+        return attempts
+
+    def apply_inbox(self) -> int:
+        """Apply what this instance's inbox holds (its worker's part for received activities)."""
+        return apply_inbox(self.app)
 
     def query(self, fn: Callable[[], Any]) -> Any:
         from coopol.extensions import db
@@ -113,20 +143,35 @@ class LiveInstance:
 def instance(make_app) -> Iterator[Callable[..., LiveInstance]]:
     started: list[ServedApp] = []
 
+    live: list[LiveInstance] = []
+
     def factory(name: str, **config: Any) -> LiveInstance:
         served = ServedApp()
         started.append(served)
         served.app = make_app(name, URL=served.url, **config)
-        return LiveInstance(served.app, served)
+        made = LiveInstance(served.app, served, live)
+        live.append(made)
+        return made
 
     yield factory
     for served in started:
         served.stop()
 
 
+def apply_inboxes(*lives: LiveInstance) -> int:
+    """Apply what the inboxes of `lives` hold, round after round, until none has anything due."""
+    total = 0
+    while True:
+        applied = sum(live.apply_inbox() for live in lives)
+        if not applied:
+            return total
+        total += applied
+
+
 def run_handshake(a: LiveInstance, b: LiveInstance) -> None:
     """`a` asks `b`, `b`'s admin accepts, the workers deliver what is left: a mutual alliance."""
     a.cli("allies", "request", b.url)
+    b.apply_inbox()  # b's worker: a's Follow
     b.cli("allies", "accept", a.host)
     for _ in range(3):
         a.drain()
