@@ -353,7 +353,7 @@ def process_item(item: InboxItem, activity: dict[str, Any], ctx: InboxContext) -
 
 
 def _lease_end() -> datetime:
-    return utcnow() + timedelta(seconds=int(current_app.config.get("FEDERATION_INBOX_LEASE", 600)))
+    return utcnow() + timedelta(seconds=int(current_app.config.get("FEDERATION_INBOX_LEASE", 120)))
 
 
 def _serialise_claims() -> None:

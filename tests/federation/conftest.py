@@ -8,7 +8,8 @@ slow or hostile peer.
 An inbox stores what it accepts and the instance's worker applies it (coopol/federation/inbox.py): here
 `a.drain()` runs `a`'s worker once (deliveries, and what `a`'s inbox holds), then applies what the inbox
 of every live instance holds, as their workers would, until nothing is due; `b.apply_inbox()` (or
-`apply_inbox(app)` for an app a test client posts to) applies one instance's alone.
+`apply_inbox(app)` for an app a test client posts to) applies one instance's alone, and `signed_post` to a
+live instance applies what it accepted (`apply=False` leaves it queued).
 """
 
 from __future__ import annotations
@@ -151,11 +152,17 @@ def instance(make_app) -> Iterator[Callable[..., LiveInstance]]:
         served.app = make_app(name, URL=served.url, **config)
         made = LiveInstance(served.app, served, live)
         live.append(made)
+        _LIVE.append(made)
         return made
 
     yield factory
+    for made in live:
+        _LIVE.remove(made)
     for served in started:
         served.stop()
+
+
+_LIVE: list[LiveInstance] = []  # the instances of the running test (signed_post applies what they accept)
 
 
 def apply_inboxes(*lives: LiveInstance) -> int:
@@ -254,8 +261,9 @@ def peer() -> Iterator[Callable[[], ScriptedPeer]]:
 
 def signed_post(url: str, activity: Any, key_id: str, private_pem: str, *, now=None,
                 content_type: str = "application/activity+json", body: bytes | None = None,
-                extra: dict[str, str] | None = None):
-    """POST `activity` to `url` signed as a peer would (draft-cavage rsa-sha256 with Digest)."""
+                extra: dict[str, str] | None = None, apply: bool = True):
+    """POST `activity` to `url` signed as a peer would (draft-cavage rsa-sha256 with Digest). When a live
+    instance of the test accepts it, its worker's part follows (`apply_inbox`) unless `apply` is False."""
     import requests
 
     from coopol.federation.signatures import sign_request
@@ -263,7 +271,12 @@ def signed_post(url: str, activity: Any, key_id: str, private_pem: str, *, now=N
     data = body if body is not None else json.dumps(activity).encode()
     headers = sign_request("POST", url, {"Content-Type": content_type, **(extra or {})}, data, key_id, private_pem,
                            now=now)
-    return requests.post(url, data=data, headers=headers, timeout=10)
+    response = requests.post(url, data=data, headers=headers, timeout=10)
+    if apply and response.status_code == 202:
+        for live in list(_LIVE):
+            if url.startswith(f"{live.url}/"):
+                live.apply_inbox()
+    return response
 
 
 def group_signer(live: LiveInstance) -> tuple[str, str]:

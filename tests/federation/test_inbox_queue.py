@@ -54,7 +54,7 @@ def ping(sender, *, actor: str | None = None, summary: str = "") -> dict:
 
 
 def send(a, b, activity):
-    response = signed_post(f"{b.url}/inbox", activity, *group_signer(a))
+    response = signed_post(f"{b.url}/inbox", activity, *group_signer(a), apply=False)
     assert response.status_code == 202, response.text
     return response.json()
 
