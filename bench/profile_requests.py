@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
             lock_note = (f", {locked:.2f} of them holding SQLite's write lock ({held_ms:.3f} ms held)"
-                         if instance.database.startswith("sqlite") else "")
+                         if instance.database.kind == "sqlite" else "")
             print(f"\n== {key} ({scenario.title}): statuses {sorted(statuses)}; {ms:.3f} ms CPU per request "
                   f"(bare Flask {bare_ms:.3f}: in-process ratio {bare_ms / ms:.2f}); "
                   f"{statements:.2f} SQL statements per request{lock_note}")

@@ -8,8 +8,9 @@ slow or hostile peer.
 An inbox stores what it accepts and the instance's worker applies it (coopol/federation/inbox.py): here
 `a.drain()` runs `a`'s worker once (deliveries, and what `a`'s inbox holds), then applies what the inbox
 of every live instance holds, as their workers would, until nothing is due; `b.apply_inbox()` (or
-`apply_inbox(app)` for an app a test client posts to) applies one instance's alone, and `signed_post` to a
-live instance applies what it accepted (`apply=False` leaves it queued).
+`apply_inbox(app)` for an app a test client posts to) applies one instance's alone; `signed_post` to a
+live instance applies what it accepted (`apply=False` leaves it queued), and `a.cli(...)`, whose commands
+deliver at once, applies what every live instance received.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class LiveInstance:
         result = self.app.test_cli_runner().invoke(command, list(args[1:]))
         if expect_ok:
             assert result.exit_code == 0, (result.output, result.exception)
+        apply_inboxes(*self.live)  # the commands deliver at once; the receivers' workers apply it
         return result
 
     def drain(self) -> int:
@@ -178,7 +180,6 @@ def apply_inboxes(*lives: LiveInstance) -> int:
 def run_handshake(a: LiveInstance, b: LiveInstance) -> None:
     """`a` asks `b`, `b`'s admin accepts, the workers deliver what is left: a mutual alliance."""
     a.cli("allies", "request", b.url)
-    b.apply_inbox()  # b's worker: a's Follow
     b.cli("allies", "accept", a.host)
     for _ in range(3):
         a.drain()
@@ -272,7 +273,12 @@ def signed_post(url: str, activity: Any, key_id: str, private_pem: str, *, now=N
     headers = sign_request("POST", url, {"Content-Type": content_type, **(extra or {})}, data, key_id, private_pem,
                            now=now)
     response = requests.post(url, data=data, headers=headers, timeout=10)
-    if apply and response.status_code == 202:
+    return applied(url, response) if apply else response
+
+
+def applied(url: str, response: Any) -> Any:
+    """After a POST to `url`: when a live instance of the test accepted it (202), its worker's part."""
+    if response.status_code == 202:
         for live in list(_LIVE):
             if url.startswith(f"{live.url}/"):
                 live.apply_inbox()
