@@ -60,6 +60,20 @@ def send(app, req: Request) -> int:
     return int(status.split()[0])
 
 
+class _Supply:
+    """The requests of each step: the same list again, or (`unique`: each may be sent once) the next unsent."""
+
+    def __init__(self, prepared: list[Request], unique: bool) -> None:
+        self.prepared, self.unique, self.position = prepared, unique, 0
+
+    def take(self, n: int) -> list[Request]:
+        if not self.unique:
+            return self.prepared
+        taken = self.prepared[self.position:self.position + n]
+        self.position += n
+        return taken
+
+
 def per_request_ms(app, requests: list[Request], n: int) -> float:
     began = time.process_time()
     for i in range(n):
@@ -68,24 +82,49 @@ def per_request_ms(app, requests: list[Request], n: int) -> float:
 
 
 def count_statements(app, requests: list[Request], n: int) -> float:
+    return count_locked_statements(app, requests, n)[0]
+
+
+def count_locked_statements(app, requests: list[Request], n: int) -> tuple[float, float, float]:
+    """Per request: SQL statements, those sent while holding SQLite's write lock (our `BEGIN IMMEDIATE`
+    queue, coopol/core/database.py), and the milliseconds it is held (both 0 on PostgreSQL)."""
     from sqlalchemy import event
 
+    from coopol.core.database import SerialWriterConnection
     from coopol.extensions import db
 
-    counter = [0]
+    counter = [0, 0]
+    held = [0.0]
 
-    def before(*_args):
+    def before(conn, *_args):
         counter[0] += 1
+        if getattr(conn.connection.dbapi_connection, "_held", None) is not None:
+            counter[1] += 1
+
+    acquire, release = SerialWriterConnection.acquire_write, SerialWriterConnection.release_write
+
+    def timed_acquire(self, *args, **kwargs):
+        acquire(self, *args, **kwargs)
+        if self._held is not None and not hasattr(self, "_bench_since"):
+            self._bench_since = time.perf_counter()
+
+    def timed_release(self):
+        since = self.__dict__.pop("_bench_since", None)
+        if since is not None:
+            held[0] += time.perf_counter() - since
+        release(self)
 
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", before)
+    SerialWriterConnection.acquire_write, SerialWriterConnection.release_write = timed_acquire, timed_release
     try:
         for i in range(n):
             send(app, requests[i % len(requests)])
     finally:
+        SerialWriterConnection.acquire_write, SerialWriterConnection.release_write = acquire, release
         event.remove(engine, "before_cursor_execute", before)
-    return counter[0] / n
+    return counter[0] / n, counter[1] / n, held[0] * 1000 / n
 
 
 def load_or_seed(folder: Path | None, workdir: Path, database: str | None, size: str) -> tuple[Instance, Any]:
@@ -132,31 +171,36 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(app=app, instance=instance, seed=data)
         for key in args.scenarios:
             scenario = BY_KEY[key]
+            warm = min(500, args.requests)
+            # A scenario whose requests may be sent once each (the inbox's activity ids) gets one per send.
+            needed = 50 + 2 * warm + 2 * args.requests if scenario.unique else 2000
             try:
                 with app.app_context():
-                    requests = scenario.prepare(ctx, 5 if scenario.unique else 2000)
+                    prepared = scenario.prepare(ctx, needed)
             except Skipped as reason:
                 print(f"\n== {key}: skipped: {reason}")
                 continue
-            if scenario.unique:
-                print(f"\n== {key}: requests may be sent once; not profiled here")
-                continue
-            statuses = {send(app, req) for req in requests[:50]}
-            per_request_ms(app, requests, min(500, args.requests))
-            ms = per_request_ms(app, requests, args.requests)
-            statements = count_statements(app, requests, min(500, args.requests))
+            supply = _Supply(prepared, scenario.unique)
+            statuses = {send(app, req) for req in supply.take(50)}
+            per_request_ms(app, supply.take(warm), warm)
+            ms = per_request_ms(app, supply.take(args.requests), args.requests)
+            statements, locked, held_ms = count_locked_statements(app, supply.take(warm), warm)
             profiler = cProfile.Profile(time.process_time)  # CPU time: other processes share the cores
+            requests = supply.take(args.requests)
             profiler.enable()
             for i in range(args.requests):
                 send(app, requests[i % len(requests)])
             profiler.disable()
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
+            lock_note = (f", {locked:.2f} of them holding SQLite's write lock ({held_ms:.3f} ms held)"
+                         if instance.database.kind == "sqlite" else "")
             print(f"\n== {key} ({scenario.title}): statuses {sorted(statuses)}; {ms:.3f} ms CPU per request "
                   f"(bare Flask {bare_ms:.3f}: in-process ratio {bare_ms / ms:.2f}); "
-                  f"{statements:.2f} SQL statements per request")
+                  f"{statements:.2f} SQL statements per request{lock_note}")
             print("\n".join(out.getvalue().splitlines()[:args.top + 12]))
             figures[key] = {"ms": round(ms, 4), "ratio": round(bare_ms / ms, 3), "statements": statements,
+                            "statements_locked": locked, "lock_held_ms": round(held_ms, 4),
                             "statuses": sorted(statuses)}
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -29,6 +29,7 @@ LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg"
 REMOTE_IMAGES = ("link", "allow")
 FEDIVERSE_FOLLOWERS = ("open", "approval", "off")
 FEDIVERSE_REPLIES = ("moderated", "open", "off")
+FEDERATION_INBOX = ("queued", "inline")
 
 DEFAULTS: dict[str, Any] = {
     "NAME": "Coopol",
@@ -65,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "FEDIVERSE_FOLLOWERS": "open",  # open | approval | off: who else than allies may follow our Groups
     "FEDIVERSE_REPLIES": "moderated",  # moderated | open | off: replies of followers who are not allies
     "REMOTE_IMAGES": "link",  # link | allow: Markdown images from other hosts than this and allies
+    # queued | inline: received activities are applied by `coopol worker` (queued), or by the request
+    # that brought them (inline: one process without a worker); see coopol/federation/inbox.py
+    "FEDERATION_INBOX": "queued",
     # E-mail (coopol/mail): smtp://user:pass@host:587?starttls=1, smtps://… (implicit TLS); "" = none sent
     "SMTP_URL": "",
     "MAIL_FROM": "",  # the From address; "" = noreply@ the instance's host
@@ -214,7 +218,8 @@ def _check(config: dict[str, Any]) -> None:
                           f"not '{config['REMOTE_IMAGES']}'.")
     if config["PROXY_FIX"] < 0:
         raise ConfigError("The setting proxy_fix must be 0 (no proxy) or the number of proxies in front.")
-    for key, choices in (("FEDIVERSE_FOLLOWERS", FEDIVERSE_FOLLOWERS), ("FEDIVERSE_REPLIES", FEDIVERSE_REPLIES)):
+    for key, choices in (("FEDIVERSE_FOLLOWERS", FEDIVERSE_FOLLOWERS), ("FEDIVERSE_REPLIES", FEDIVERSE_REPLIES),
+                         ("FEDERATION_INBOX", FEDERATION_INBOX)):
         if config[key] not in choices:
             raise ConfigError(f"The setting {key.lower()} must be one of {', '.join(choices)}, not '{config[key]}'.")
     if config["PASSWORD_MIN_LENGTH"] < 8:

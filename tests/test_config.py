@@ -113,6 +113,7 @@ def test_no_file_is_written_for_an_instance_that_does_not_exist(tmp_path, clean_
     ("password_min_length = 4\n", {}, "at least 8"),
     ('fediverse_followers = "everyone"\n', {}, "fediverse_followers must be one of open, approval, off"),
     ("", {"COOPOL_FEDIVERSE_REPLIES": "shown"}, "fediverse_replies must be one of moderated, open, off"),
+    ('federation_inbox = "sync"\n', {}, "federation_inbox must be one of queued, inline"),
 ])
 def test_bad_settings_stop_the_app_with_a_clear_message(tmp_path, clean_env, file, env, message):
     (tmp_path / "coopol.toml").write_text(file)

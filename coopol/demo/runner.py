@@ -201,7 +201,8 @@ class Demo:
             except DomainError as error:
                 return f"request refused: {error.message}"
         deadline = time.monotonic() + ALLY_TIMEOUT
-        while True:  # the Follow may still be on its way to `second`
+        while True:  # the Follow may still be on its way to `second`, or waiting in its inbox
+            apply_received(second)
             try:
                 run_and_deliver(second, accept_alliance, first.host)
                 return None
@@ -362,11 +363,25 @@ def run_backfill(instance: Instance, host: str) -> str | None:
 
 
 def deliver_due(instance: Instance) -> int:
-    """Deliver what the instance's outbox holds now, as one turn of `coopol worker` would; how many."""
+    """Apply what the instance's inbox received, then deliver what its outbox holds now, as one turn of
+    `coopol worker` would; how many."""
     from coopol.federation.delivery import claim_due, deliver_batch
 
+    applied = apply_received(instance)
     with instance.app.app_context():
-        return len(deliver_batch(claim_due()))
+        return applied + len(deliver_batch(claim_due()))
+
+
+def apply_received(instance: Instance) -> int:
+    """Apply what the instance's inbox received (the workers start later; the handshake needs it now)."""
+    from coopol.extensions import db
+    from coopol.federation.inbox import apply_queued
+
+    with instance.app.app_context():
+        try:
+            return apply_queued()
+        finally:
+            db.session.remove()
 
 
 def what_to_try(instances: list[Instance], ideas_travel: bool) -> list[str]:

@@ -18,6 +18,7 @@ DEFAULTS = {
     "FEDERATION_DELIVERY_LEASE": 120,  # seconds a claimed delivery stays with its worker (a dead one's runs out)
     "FEDERATION_WORKER_POLL": 0.1,  # seconds: how often an idle worker on SQLite checks for commits (see delivery.py)
     "FEDERATION_WORKER_IDLE_MAX": 2.0,  # seconds an idle worker waits at most before looking at the queue anyway
+    "FEDERATION_INBOX_LEASE": 120,  # seconds a claimed inbox item stays with its worker (a dead one's runs out)
     "FEDERATION_BACKFILL_LEASE": 600,  # seconds a claimed backfill job stays with its worker
     # Bounds of each collection a backfill reads (the ally's ideas, an idea's replies, likes, dislikes):
     # documents fetched, items taken, bytes read; past one, the collection is cut short and the job says so.

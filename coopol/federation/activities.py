@@ -1,22 +1,24 @@
 """The inbox dispatcher: one handler per activity type, each with *verify* then *receive* (Lemmy style).
 
-`verify(activity, ctx)` runs before anything is stored and rejects the request by raising a
-`DomainError` (400/403...). `receive(activity, ctx)` does the work once the activity is stored; if it
-raises, the stored item is left `errored` and the worker retries it. A handler is `handshake` when a
-host that is not allied may send it (Follow, Accept, Reject, Undo of a Follow); its `gate` then says
-whether this host may. `open_to` lets a non-ally send a kind that allies send too (a follower's reply or
-like, see content/fediverse.py): the alliance check is skipped when it says yes. Issue 6 registers
-Create, Update, Delete, Like, Announce... the same way.
+`verify(activity, ctx)` runs in the request, before anything is stored, and rejects the request by
+raising a `DomainError` (400/403...); it only reads (the inbox runs it in a read transaction: an actor it
+fetches goes to `ctx.learned`, stored with the item). `receive(activity, ctx)` does the work once the
+activity is stored, in the worker (inbox.py); if it raises, the item is left `errored` and retried.
+A handler is `handshake` when a host that is not allied may send it (Follow, Accept, Reject, Undo of a
+Follow); its `gate` then says whether this host may (asked again when the item is applied). `open_to`
+lets a non-ally send a kind that allies send too (a follower's reply or like, see content/fediverse.py):
+the alliance check is skipped when it says yes. Issue 6 registers Create, Update, Delete, Like,
+Announce... the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from coopol.federation.models import Ally, RemoteActor
-from coopol.federation.protocol import type_of
+from coopol.federation.protocol import ActorInfo, type_of
 
 
 @dataclass
@@ -28,6 +30,8 @@ class InboxContext:
     actor: RemoteActor | None
     ally: Ally | None
     inbox_path: str
+    # Actors the checks fetched (the sender's key, a voter's Multikey): stored with the item, not before.
+    learned: list[ActorInfo] = field(default_factory=list)
 
 
 Verify = Callable[[dict[str, Any], InboxContext], None]

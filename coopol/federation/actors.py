@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -231,9 +231,11 @@ def _store_key(model: type, member_id: int, values: dict[str, Any]):
 
 
 def _reading_only_request() -> bool:
-    """A GET that has written nothing (a seed or a test may write inside a GET request context: then the
-    key goes into that transaction, since a second connection would wait on its write lock)."""
-    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS") and not has_written()
+    """A GET, or the read-only checks of a POST (`database.reading()`: the inbox's), that has written nothing
+    (a seed or a test may write inside a GET request context: then the key goes into that transaction,
+    since a second connection would wait on its write lock)."""
+    return has_request_context() and (request.method in ("GET", "HEAD", "OPTIONS") or bool(g.get("coopol_reading"))) \
+        and not has_written()
 
 
 def local_member_for_actor(actor_id: str) -> Member | None:

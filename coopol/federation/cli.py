@@ -207,12 +207,13 @@ _register_follower_answers()
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--once", is_flag=True, help="Apply what the inbox received and deliver what is due now, then exit.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 32))
 @click.option("--verbose", "-v", is_flag=True, help="Print every attempt.")
 @with_appcontext
 def worker(once: bool, concurrency: int, verbose: bool) -> None:
-    """Deliver queued activities to allies (run one or more, anywhere, against the same database)."""
+    """Apply the activities allies sent (the inbox's queue) and deliver ours to them (run one or more,
+    anywhere, against the same database)."""
     from coopol.federation.delivery import run_worker
 
     stop = threading.Event()

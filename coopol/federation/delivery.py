@@ -27,8 +27,11 @@ Outcomes: 2xx delivered; 4xx other than 401/408/429 failed for good; anything el
 network error) is retried after about n⁴ + 15 s with jitter, or after `Retry-After`, for 16 attempts.
 A peer failing 5 times in a row trips its breaker: its deliveries wait, longer each time (≤ 1 h).
 
+The same worker applies what the inbox received (inbox.py) at the start of each round.
+
 An idle worker holds no lock and waits for a commit (see `Waker`): on PostgreSQL `enqueue_activity`
-NOTIFYs in the enqueuing transaction and the worker LISTENs, so it wakes when that commits; on SQLite
+(and the inbox's `store_item`) NOTIFY in their transaction and the worker LISTENs, so it wakes when that
+commits; on SQLite
 it checks `PRAGMA data_version` every `FEDERATION_WORKER_POLL` seconds. It looks at the queue anyway
 every `FEDERATION_WORKER_IDLE_MAX` seconds (retries and backfills coming due).
 """
@@ -56,7 +59,7 @@ from coopol.core.worker import add_worker_task, worker_tasks  # noqa: F401 - add
 from coopol.extensions import db
 from coopol.federation.actors import signer_for
 from coopol.federation.backoff import backoff_seconds
-from coopol.federation.inbox import retry_errored
+from coopol.federation.inbox import apply_queued
 from coopol.federation.models import DELIVERY, Ally, Delivery, Follower, OutboxActivity
 from coopol.federation.outbox import NOTIFY_CHANNEL
 from coopol.federation.protocol import ACTIVITY_JSON, is_handshake
@@ -324,9 +327,9 @@ def _run_tasks(app: Flask) -> int:
 class Waker:
     """How an idle worker waits for work, without holding any lock meanwhile.
 
-    PostgreSQL: LISTEN on a connection of its own; the NOTIFY that `enqueue_activity` issues in the
-    enqueuing transaction arrives when that transaction commits. SQLite (a file): every `poll` seconds,
-    `PRAGMA data_version` on a connection of its own (no transaction, no lock) tells whether anyone
+    PostgreSQL: LISTEN on a connection of its own; the NOTIFY that `enqueue_activity` (or the inbox's
+    `store_item`) issues in its transaction arrives when that transaction commits. SQLite (a file): every
+    `poll` seconds, `PRAGMA data_version` on a connection of its own (no transaction, no lock) tells whether anyone
     committed since the worker last looked. Either way it looks at the queue anyway after `idle_max`
     seconds (retries and backfills coming due); without such a connection it just sleeps `poll`."""
 
@@ -409,9 +412,10 @@ def run_worker(*, once: bool = False, batch: int = 20, concurrency: int = 4, pol
                stop: threading.Event | None = None, report: Callable[[Outcome], None] | None = None) -> int:
     """Deliver until stopped (or, with `once`, until nothing is due); returns the attempts made.
 
-    Also retries received activities whose processing errored (see `inbox.retry_errored`), and runs the
-    tasks added with `add_worker_task` (backfills). Idle, it waits for a commit (see `Waker`);
-    `poll_seconds` overrides `FEDERATION_WORKER_POLL`."""
+    Each round first applies the activities the inbox received, in order of arrival, and retries those
+    whose applying errored (see `inbox.apply_queued`), then delivers, then runs the tasks added with
+    `add_worker_task` (backfills). Idle, it waits for a commit (see `Waker`): an inbox item stored wakes
+    it as a delivery queued does. `poll_seconds` overrides `FEDERATION_WORKER_POLL`."""
     app = current_app._get_current_object()
     poll = float(app.config["FEDERATION_WORKER_POLL"] if poll_seconds is None else poll_seconds)
     stop = stop or threading.Event()
@@ -423,13 +427,15 @@ def run_worker(*, once: bool = False, batch: int = 20, concurrency: int = 4, pol
                 if waker is not None:
                     waker.arm()
                 try:
+                    # Received activities first: what they cause (an Announce to every ally) then goes out
+                    # in this same round.
+                    applied = apply_queued(batch)
                     claimed = claim_due(batch)
                     for outcome in _deliver_safely(claimed, pool):
                         attempts += 1
                         if report:
                             report(outcome)
-                    retried = retry_errored(batch)
-                    retried += _run_tasks(app)
+                    applied += _run_tasks(app)
                 except DBAPIError:
                     if once:
                         raise
@@ -440,7 +446,7 @@ def run_worker(*, once: bool = False, batch: int = 20, concurrency: int = 4, pol
                     continue
                 finally:
                     db.session.remove()
-                if not claimed and not retried:
+                if not claimed and not applied:
                     if once:
                         break
                     waker.wait()

@@ -142,6 +142,11 @@ def remember_actor(actor: ActorInfo) -> RemoteActor:
     return row
 
 
+def actor_row(actor: ActorInfo) -> RemoteActor:
+    """An unsaved row holding `actor`: what the inbox's read-only checks see before it stores the actor."""
+    return _fill(RemoteActor(ap_id=actor.id), actor)
+
+
 def _fill(row: RemoteActor, actor: ActorInfo) -> RemoteActor:
     row.host = host_of(actor.id)
     row.type = actor.type

@@ -7,24 +7,38 @@ body's digest within the Date window (401), the key's owner is the activity's ac
 activity's id and embedded objects' ids on the actor's host (403), then the handler's own `verify` (for a
 vote, direct or announced, its FEP-8b32 proof when it carries one: 422, counted per host, see
 content/vote_proofs.py).
-A rejected request writes nothing. An accepted activity is stored once by id (a repeat is
-acknowledged and ignored), processed, and answered 202; if processing fails the item stays `errored`
-and the worker retries it.
+A rejected request writes nothing. An accepted activity is stored raw, once by id (`INSERT … ON CONFLICT
+DO NOTHING`: a repeat, even one arriving at the same moment, is acknowledged and ignored), and answered
+202 `{"status": "queued"}`; `coopol worker` then applies it through the handler's `receive` (the same
+domain services the web and the API call). Every check runs in read transactions (`database.reading()`;
+the handler's `verify` only reads: actors it fetches are kept in `ctx.learned` and stored with the item),
+so the request's one write transaction is that INSERT and its commit: on SQLite the write lock is held
+for nothing else, however long the checks or a key fetch take.
 
-On SQLite a write transaction holds the database lock, so the checks that read the database end
-their transaction before any remote key is fetched over the network.
+Applying (`apply_queued`, each round of every worker): a claim leases received items in order of arrival
+(`FOR UPDATE SKIP LOCKED`, claims one at a time), skipping an actor whose earlier item another worker
+holds, so one actor's activities (a Like and its Undo, a Create and its Update) apply in the order they
+came, whatever the number of workers; then each item is applied in a transaction of its own, if the
+sender may still send it (the alliance may have ended meanwhile: then it is `ignored`). A failure leaves
+it `errored` (what it refers to has not reached us, a dependency is down...), retried with backoff, and
+`failed` after `MAX_PROCESSING_ATTEMPTS`, recorded with its last error: nothing is lost, and an item whose
+worker died is taken again when its lease runs out. Votes also carry their own clock (content/clocks.py):
+one delivered late changes nothing.
+
+`federation_inbox = "inline"` (config) keeps the former behaviour for a single process without a worker:
+the request applies the item itself after storing it, and answers with its state.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Request, current_app
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, text
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from coopol.core.database import reading
@@ -36,6 +50,7 @@ from coopol.federation.activities import InboxContext, handler_for
 from coopol.federation.backoff import backoff_seconds
 from coopol.federation.fetch import (
     FetchError,
+    actor_row,
     cached_actor,
     cached_actor_for_key,
     fetch_actor,
@@ -43,6 +58,7 @@ from coopol.federation.fetch import (
     remember_actor,
 )
 from coopol.federation.models import INBOX_ITEM, Ally, InboxItem
+from coopol.federation.outbox import notify_workers
 from coopol.federation.outcomes import NotApplied
 from coopol.federation.protocol import (
     JSON_MEDIA_TYPES,
@@ -68,6 +84,7 @@ MAX_BODY = 1024 * 1024
 DEFAULT_WINDOW_SECONDS = 3600
 KEY_REFRESH_SECONDS = 60
 MAX_PROCESSING_ATTEMPTS = 8
+_CLAIM_LOCK_KEY = 0x696E_6278  # "inbx": claims of inbox items, one at a time across workers on PostgreSQL
 
 
 class BadActivity(DomainError):
@@ -154,7 +171,9 @@ def _gate(activity: dict[str, Any], ctx: InboxContext) -> None:
 
 
 def receive_activity(request: Request) -> tuple[dict[str, Any], int]:
-    """Run every check, store and process; returns (JSON body, 202) or raises a DomainError."""
+    """Run every check, store the activity once; returns (JSON body, 202) or raises a DomainError.
+    Queued (the default), the body is `{"status": "queued"}` and a worker applies it; inline, the request
+    applies it as a worker would and answers with the item's state."""
     body = read_body(request)
     activity, activity_id, _kind, actor_id = parse_body(request, body)
     try:
@@ -171,62 +190,112 @@ def receive_activity(request: Request) -> tuple[dict[str, Any], int]:
         raise _signature_error(error) from error
     if not _on_host(parsed.key_id, actor_host):
         raise AuthenticationFailed("The signing key is not on the actor's host.")
+    window = int(current_app.config.get("FEDERATION_SIGNATURE_WINDOW", DEFAULT_WINDOW_SECONDS))
 
     # Phase 1, reading (a read transaction: on SQLite it does not queue behind the writers): may this host
-    # send this activity, and do we know the key?
+    # send this activity, and do we hold a key that verifies? Then, without leaving the transaction, the
+    # rest of the checks (a repeat? the handler's own).
     with reading():
         try:
             ally = db.session.scalar(select(Ally).where(Ally.host == actor_host))
-            _gate(activity, InboxContext(actor_id, actor_host, None, ally, request.path))
+            ctx = InboxContext(actor_id, actor_host, None, ally, request.path)
+            _gate(activity, ctx)
             check_ids_on_actor_host(activity, actor_id, actor_host)
             cached = cached_actor_for_key(parsed.key_id)
-            cached_info = ((cached.ap_id, cached.public_key_pem, is_fresh(cached, KEY_REFRESH_SECONDS))
-                           if cached else None)
+            checked = cached is not None and _verified_by(signed, cached.public_key_pem, window,
+                                                          fresh=is_fresh(cached, KEY_REFRESH_SECONDS))
+            if checked:
+                _check_owner(cached.ap_id, actor_id)
+                if _is_repeat(activity_id):
+                    return {"status": "duplicate", "id": activity_id}, 202
+                ctx.actor = cached
+                _verify_handler(activity, ctx)
         finally:
-            db.session.rollback()  # end the read transaction before any network wait
+            db.session.rollback()  # end the read transaction before any network wait or write
 
-    # Phase 2, network: verify, fetching the key from the actor's host when needed.
-    window = int(current_app.config.get("FEDERATION_SIGNATURE_WINDOW", DEFAULT_WINDOW_SECONDS))
-    fetched: ActorInfo | None = None
-    owner: str
-    if cached_info is not None:
-        owner, pem, fresh = cached_info
-        try:
-            verify_request(signed, pem, max_skew_seconds=window)
-        except InvalidSignature as error:
-            if fresh:
-                raise _signature_error(error) from error
-            fetched = _fetch_key_owner(parsed.key_id, actor_host)  # the key may have been rotated
-            _verify(signed, fetched.public_key_pem, window)
-            owner = fetched.id
-        except SignatureError as error:
-            raise _signature_error(error) from error
-    else:
+    if not checked:
+        # Phase 2, network: fetch the key from the actor's host (unknown, or rotated), verify, and finish
+        # the checks in a second read transaction.
         fetched = _fetch_key_owner(parsed.key_id, actor_host)
         _verify(signed, fetched.public_key_pem, window)
-        owner = fetched.id
+        _check_owner(fetched.id, actor_id)
+        with reading():
+            try:
+                if _is_repeat(activity_id):
+                    return {"status": "duplicate", "id": activity_id}, 202
+                ally = db.session.scalar(select(Ally).where(Ally.host == actor_host))
+                ctx = InboxContext(actor_id, actor_host, actor_row(fetched), ally, request.path, [fetched])
+                _gate(activity, ctx)  # again: the alliance may have changed while we were fetching
+                _verify_handler(activity, ctx)
+            finally:
+                db.session.rollback()
+
+    # Phase 3, writing: the one short transaction of the request.
+    inline = current_app.config.get("FEDERATION_INBOX", "queued") == "inline"
+    lease = _lease_end() if inline else None  # inline: no worker picks it up meanwhile
+    item_id = store_item(activity, ctx, lease=lease)
+    if item_id is None:  # the same activity arrived twice at once: the other request stored it
+        return {"status": "duplicate", "id": activity_id}, 202
+    if inline:
+        return {"status": apply_item(item_id, lease) or "queued", "id": activity_id}, 202
+    return {"status": "queued", "id": activity_id}, 202
+
+
+def _verified_by(signed: SignedRequest, pem: str, window: int, *, fresh: bool) -> bool:
+    """Whether the key we hold verifies the request; False when it does not but may have been rotated
+    since we fetched it (not `fresh`): then it is fetched again."""
+    try:
+        verify_request(signed, pem, max_skew_seconds=window)
+    except InvalidSignature as error:
+        if fresh:
+            raise _signature_error(error) from error
+        return False
+    except SignatureError as error:
+        raise _signature_error(error) from error
+    return True
+
+
+def _check_owner(owner: str, actor_id: str) -> None:
     if owner != actor_id:
         raise AuthenticationFailed("The request is signed by a key that does not belong to the activity's actor.")
 
-    # Phase 3, writing: handler checks, store once, process.
-    if db.session.scalar(select(InboxItem.id).where(InboxItem.ap_id == activity_id)) is not None:
-        return {"status": "duplicate", "id": activity_id}, 202
-    remote = remember_actor(fetched) if fetched is not None else cached_actor(actor_id)
-    ally = db.session.scalar(select(Ally).where(Ally.host == actor_host))
-    ctx = InboxContext(actor_id, actor_host, remote, ally, request.path)
-    _gate(activity, ctx)  # again: the alliance may have changed while we were fetching
+
+def _is_repeat(activity_id: str) -> bool:
+    return db.session.scalar(select(InboxItem.id).where(InboxItem.ap_id == activity_id)) is not None
+
+
+def _verify_handler(activity: dict[str, Any], ctx: InboxContext) -> None:
     handler = handler_for(activity)
     if handler is not None and handler.verify is not None:
         handler.verify(activity, ctx)
-    item = InboxItem(ap_id=activity_id, type=type_of(activity) or "", actor=actor_id, host=actor_host,
-                     payload=activity, state="received")
-    try:
-        with db.session.begin_nested():
-            db.session.add(item)
-    except IntegrityError:  # the same activity arrived twice at once: the other request stores it
-        return {"status": "duplicate", "id": activity_id}, 202
-    process_item(item, activity, ctx)
-    return {"status": item.state, "id": activity_id}, 202
+
+
+def _insert_once(dialect: str):
+    """INSERT … ON CONFLICT (ap_id) DO NOTHING: two requests carrying one activity store it once."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise RuntimeError(f"no INSERT … ON CONFLICT for {dialect}")
+    return insert(InboxItem.__table__).on_conflict_do_nothing(index_elements=["ap_id"])
+
+
+def store_item(activity: dict[str, Any], ctx: InboxContext, *, lease: datetime | None = None) -> int | None:
+    """Store a checked activity once, with the actors its checks fetched (`ctx.learned`), in one short
+    transaction that commits; the new item's id, or None when it was stored already. On SQLite the write
+    lock is held for this INSERT alone (and, on a first contact, the actor's row); on PostgreSQL a NOTIFY
+    wakes the idle workers when it commits."""
+    statement = _insert_once(db.session.get_bind().dialect.name).values(
+        ap_id=activity["id"], type=type_of(activity) or "", actor=ctx.actor_id, host=ctx.host, payload=activity,
+        state="received", next_attempt_at=lease).returning(InboxItem.id)
+    with unit_of_work():
+        item_id = db.session.execute(statement).scalar_one_or_none()
+        if item_id is not None:
+            for actor in ctx.learned:
+                remember_actor(actor)
+            notify_workers()
+    return item_id
 
 
 def _fetch_key_owner(key_id: str, actor_host: str) -> ActorInfo:
@@ -283,25 +352,83 @@ def process_item(item: InboxItem, activity: dict[str, Any], ctx: InboxContext) -
     item.next_attempt_at = None
 
 
-def retry_errored(limit: int = 20) -> int:
-    """Worker side: process again the errored items that are due; returns how many were tried."""
+def _lease_end() -> datetime:
+    return utcnow() + timedelta(seconds=int(current_app.config.get("FEDERATION_INBOX_LEASE", 120)))
+
+
+def _serialise_claims() -> None:
+    """One claim at a time, so that a claim sees the leases of every other worker's (PostgreSQL: a lock
+    held until the claiming transaction ends; SQLite: its write transaction already is)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK_KEY})
+
+
+def claim_items(limit: int = 20) -> tuple[list[int], datetime]:
+    """Lease up to `limit` items to this worker: the received ones in order of arrival, then the errored
+    ones that are due. An item whose actor has an earlier one leased to another worker waits for it
+    (one actor's activities about one object, a Like and its Undo, a Create and its Update, are applied
+    in the order they came). A worker that dies leaves items whose lease simply runs out."""
     now = utcnow()
+    lease = _lease_end()
     with unit_of_work():
-        items = list(db.session.scalars(
-            select(InboxItem).where(InboxItem.state == "errored", InboxItem.next_attempt_at <= now)
-            .order_by(InboxItem.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
-        ids = [item.id for item in items]
-        for item in items:  # a lease: another worker will not pick them up meanwhile
-            item.next_attempt_at = now + timedelta(minutes=10)
+        _serialise_claims()
+        busy = select(InboxItem.actor).where(InboxItem.state == "received", InboxItem.next_attempt_at > now)
+        ids = list(db.session.scalars(
+            select(InboxItem.id)
+            .where(InboxItem.state == "received",
+                   or_(InboxItem.next_attempt_at.is_(None), InboxItem.next_attempt_at <= now),
+                   InboxItem.actor.not_in(busy))
+            .order_by(InboxItem.id).limit(limit).with_for_update(skip_locked=True)))
+        if len(ids) < limit:
+            ids += db.session.scalars(
+                select(InboxItem.id).where(InboxItem.state == "errored", InboxItem.next_attempt_at <= now)
+                .order_by(InboxItem.next_attempt_at, InboxItem.id).limit(limit - len(ids))
+                .with_for_update(skip_locked=True))
+        if ids:
+            db.session.execute(InboxItem.__table__.update().where(InboxItem.id.in_(ids))
+                               .values(next_attempt_at=lease))
+    return ids, lease
+
+
+def apply_item(item_id: int, lease: datetime | None) -> str | None:
+    """Apply one claimed item through its handler, in a transaction of its own; its new state, or None
+    when it is no longer ours (applied meanwhile, or our lease ran out and another worker took it)."""
+    with unit_of_work():
+        item = db.session.scalar(select(InboxItem).where(InboxItem.id == item_id).with_for_update())
+        if item is None or item.state not in ("received", "errored"):
+            return None
+        if lease is not None and item.next_attempt_at != lease:
+            return None
+        ally = db.session.scalar(select(Ally).where(Ally.host == item.host))
+        ctx = InboxContext(item.actor, item.host, cached_actor(item.actor), ally, "")
+        try:
+            _gate(item.payload, ctx)  # the alliance may have ended since the activity was accepted
+        except PermissionDenied as error:
+            item.attempts += 1
+            item.state = INBOX_ITEM.check(item.state, "ignored")
+            item.processed_at = utcnow()
+            item.last_error = f"ignored: {error.message}"[:2000]
+            item.next_attempt_at = None
+            return item.state
+        process_item(item, item.payload, ctx)
+        return item.state
+
+
+def apply_queued(limit: int = 20) -> int:
+    """Worker side: apply the received items, in order of arrival, and the errored ones that are due;
+    returns how many were claimed (0: nothing to do)."""
+    ids, lease = claim_items(limit)
     for item_id in ids:
-        with unit_of_work():
-            item = db.session.get(InboxItem, item_id)
-            if item is None or item.state != "errored":
-                continue
-            ally = db.session.scalar(select(Ally).where(Ally.host == item.host))
-            ctx = InboxContext(item.actor, item.host, cached_actor(item.actor), ally, "")
-            process_item(item, item.payload, ctx)
+        try:
+            apply_item(item_id, lease)
+        except DBAPIError:
+            raise
+        except Exception:  # noqa: BLE001 - a bug in one item must not hold up the others: its lease runs out
+            log.exception("applying inbox item %s crashed", item_id)
+        finally:
+            db.session.remove()
     return len(ids)
 
 
-__all__ = ["BadActivity", "ProtocolError", "process_item", "receive_activity", "retry_errored"]
+__all__ = ["BadActivity", "ProtocolError", "apply_item", "apply_queued", "claim_items", "process_item",
+           "receive_activity", "store_item"]

@@ -162,7 +162,9 @@ class MemberProofKey(db.Model):
 
 
 class InboxItem(db.Model):
-    """A received activity, stored once by id before it is processed (repeats are no-ops)."""
+    """A received activity, stored once by id when its checks pass (repeats are no-ops), then applied by a
+    worker (inbox.py). `next_attempt_at` is the lease of the worker applying it, or when an errored item
+    is due again."""
 
     __tablename__ = "federation_inbox"
 
@@ -220,6 +222,7 @@ class Delivery(db.Model):
 
 Index("ix_federation_deliveries_due", Delivery.state, Delivery.next_attempt_at)
 Index("ix_federation_inbox_due", InboxItem.state, InboxItem.next_attempt_at)
+Index("ix_federation_inbox_pickup", InboxItem.state, InboxItem.id)  # received items, in order of arrival
 
 
 class AllyBan(db.Model):

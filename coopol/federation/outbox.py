@@ -69,13 +69,13 @@ def enqueue_activity(activity: dict[str, Any], targets: Iterable[str]) -> Outbox
         db.session.execute(insert(Delivery), [
             {"activity_id": row.id, "inbox_url": inbox, "host": host_of(inbox), "state": "pending",
              "attempts": 0, "next_attempt_at": now, "last_error": "", "created_at": now} for inbox in inboxes])
-        _notify_workers()
+        notify_workers()
     return row
 
 
-def _notify_workers() -> None:
-    """PostgreSQL: wake the idle delivery workers when this transaction commits (once per transaction;
-    a NOTIFY is discarded with a rolled-back transaction or savepoint)."""
+def notify_workers() -> None:
+    """PostgreSQL: wake the idle workers when this transaction commits (once per transaction; a NOTIFY is
+    discarded with a rolled-back transaction or savepoint): deliveries to send, or inbox items to apply."""
     session = db.session()
     if session.info.get(_NOTIFIED) or session.get_bind().dialect.name != "postgresql":
         return

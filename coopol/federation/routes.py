@@ -12,6 +12,7 @@ from flask import Blueprint, Response, json, redirect, request, url_for
 from sqlalchemy import select
 
 from coopol.accounts.models import Member
+from coopol.core.database import reading
 from coopol.core.errors import DomainError, NotFound, error_body
 from coopol.extensions import db
 from coopol.federation import actors, discovery, inbox, outbox
@@ -174,7 +175,11 @@ def receive(handle: str | None = None):
     # Errors are JSON whatever the sender's Content-Type: a peer, not a browser, reads them.
     try:
         if handle is not None:
-            _local_member_or_404(handle)
+            with reading():  # a read transaction: on SQLite, no write lock while the checks run
+                try:
+                    _local_member_or_404(handle)
+                finally:
+                    db.session.rollback()
         body, status = inbox.receive_activity(request)
     except DomainError as error:
         count = getattr(error, "count_refusal", None)

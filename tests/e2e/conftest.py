@@ -130,6 +130,7 @@ def real_instances(tmp_path) -> Iterator:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COOPOL_") and k != "DATABASE_URL"}
         # A killed worker's claims run out after this, so the crash tests settle in seconds, not minutes.
         env["COOPOL_FEDERATION_DELIVERY_LEASE"] = "15"
+        env["COOPOL_FEDERATION_INBOX_LEASE"] = "15"  # the same for the received activities it was applying
         # The tests read as visitors right after each change; the visitors' cache has its own tests.
         env["COOPOL_PUBLIC_CACHE_SECONDS"] = "0"
         if admin is not None:

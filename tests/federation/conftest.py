@@ -4,6 +4,13 @@ server on 127.0.0.1 in a thread, so instances talk real HTTP to each other (noth
 `instance("a")` starts one; `ally(a, b)` runs the alliance handshake through the CLI commands;
 `peer()` starts a stub *remote* server (not ours) whose answers a test scripts, to play a broken,
 slow or hostile peer.
+
+An inbox stores what it accepts and the instance's worker applies it (coopol/federation/inbox.py): here
+`a.drain()` runs `a`'s worker once (deliveries, and what `a`'s inbox holds), then applies what the inbox
+of every live instance holds, as their workers would, until nothing is due; `b.apply_inbox()` (or
+`apply_inbox(app)` for an app a test client posts to) applies one instance's alone; `signed_post` to a
+live instance applies what it accepted (`apply=False` leaves it queued), and `a.cli(...)`, whose commands
+deliver at once, applies what every live instance received.
 """
 
 from __future__ import annotations
@@ -50,10 +57,28 @@ class ServedApp:
         self.thread.join(timeout=5)
 
 
+def apply_inbox(app: Any) -> int:
+    """What `app`'s worker does with its inbox: apply every item that is due; returns how many."""
+    from coopol.extensions import db
+    from coopol.federation.inbox import apply_queued
+
+    applied = 0
+    with app.app_context():
+        try:
+            while True:
+                done = apply_queued()
+                if not done:
+                    return applied
+                applied += done
+        finally:
+            db.session.remove()
+
+
 @dataclass
 class LiveInstance:
     app: Any
     served: ServedApp
+    live: list[LiveInstance] = field(default_factory=list)  # every instance of the test, this one too
 
     @property
     def url(self) -> str:
@@ -70,16 +95,24 @@ class LiveInstance:
         result = self.app.test_cli_runner().invoke(command, list(args[1:]))
         if expect_ok:
             assert result.exit_code == 0, (result.output, result.exception)
+        apply_inboxes(*self.live)  # the commands deliver at once; the receivers' workers apply it
         return result
 
     def drain(self) -> int:
-        """Run the delivery worker once: build the queued votes' activities (as the worker does), then
-        deliver everything that is due."""
+        """Run this instance's worker once (build the queued votes' activities, deliver everything that is
+        due, apply its inbox), then apply what every live instance's inbox received, as their workers would;
+        returns the delivery attempts."""
         from coopol.federation.delivery import run_worker
 
         with self.app.app_context():
             build_votes()
-            return run_worker(once=True, concurrency=2)
+            attempts = run_worker(once=True, concurrency=2)
+        apply_inboxes(*(self.live or [self]))
+        return attempts
+
+    def apply_inbox(self) -> int:
+        """Apply what this instance's inbox holds (its worker's part for received activities)."""
+        return apply_inbox(self.app)
 
     def query(self, fn: Callable[[], Any]) -> Any:
         from coopol.extensions import db
@@ -126,15 +159,35 @@ class LiveInstance:
 def instance(make_app) -> Iterator[Callable[..., LiveInstance]]:
     started: list[ServedApp] = []
 
+    live: list[LiveInstance] = []
+
     def factory(name: str, **config: Any) -> LiveInstance:
         served = ServedApp()
         started.append(served)
         served.app = make_app(name, URL=served.url, **config)
-        return LiveInstance(served.app, served)
+        made = LiveInstance(served.app, served, live)
+        live.append(made)
+        _LIVE.append(made)
+        return made
 
     yield factory
+    for made in live:
+        _LIVE.remove(made)
     for served in started:
         served.stop()
+
+
+_LIVE: list[LiveInstance] = []  # the instances of the running test (signed_post applies what they accept)
+
+
+def apply_inboxes(*lives: LiveInstance) -> int:
+    """Apply what the inboxes of `lives` hold, round after round, until none has anything due."""
+    total = 0
+    while True:
+        applied = sum(live.apply_inbox() for live in lives)
+        if not applied:
+            return total
+        total += applied
 
 
 def run_handshake(a: LiveInstance, b: LiveInstance) -> None:
@@ -222,8 +275,9 @@ def peer() -> Iterator[Callable[[], ScriptedPeer]]:
 
 def signed_post(url: str, activity: Any, key_id: str, private_pem: str, *, now=None,
                 content_type: str = "application/activity+json", body: bytes | None = None,
-                extra: dict[str, str] | None = None):
-    """POST `activity` to `url` signed as a peer would (draft-cavage rsa-sha256 with Digest)."""
+                extra: dict[str, str] | None = None, apply: bool = True):
+    """POST `activity` to `url` signed as a peer would (draft-cavage rsa-sha256 with Digest). When a live
+    instance of the test accepts it, its worker's part follows (`apply_inbox`) unless `apply` is False."""
     import requests
 
     from coopol.federation.signatures import sign_request
@@ -231,7 +285,17 @@ def signed_post(url: str, activity: Any, key_id: str, private_pem: str, *, now=N
     data = body if body is not None else json.dumps(activity).encode()
     headers = sign_request("POST", url, {"Content-Type": content_type, **(extra or {})}, data, key_id, private_pem,
                            now=now)
-    return requests.post(url, data=data, headers=headers, timeout=10)
+    response = requests.post(url, data=data, headers=headers, timeout=10)
+    return applied(url, response) if apply else response
+
+
+def applied(url: str, response: Any) -> Any:
+    """After a POST to `url`: when a live instance of the test accepted it (202), its worker's part."""
+    if response.status_code == 202:
+        for live in list(_LIVE):
+            if url.startswith(f"{live.url}/"):
+                live.apply_inbox()
+    return response
 
 
 def group_signer(live: LiveInstance) -> tuple[str, str]:

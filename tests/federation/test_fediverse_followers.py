@@ -19,7 +19,7 @@ import requests
 import requests_http_signature
 from http_message_signatures import algorithms
 
-from tests.federation.conftest import run_handshake
+from tests.federation.conftest import applied, run_handshake
 from tests.federation.content.conftest import Party, settle
 
 AS = "https://www.w3.org/ns/activitystreams"
@@ -70,12 +70,12 @@ class FediversePeer:
             headers = signer.sign({"Host": parts.netloc, "Date": formatdate(usegmt=True),
                                    "Digest": "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode(),
                                    "Content-Type": "application/activity+json"}, method="POST", path=parts.path)
-            return requests.post(url, data=body, headers=headers, timeout=10)
+            return applied(url, requests.post(url, data=body, headers=headers, timeout=10))
         auth = requests_http_signature.HTTPSignatureAuth(  # Fedify: RFC 9421 with Content-Digest
             signature_algorithm=algorithms.RSA_V1_5_SHA256, key=pem.encode(), key_id=key_id,
             covered_component_ids=("@method", "@authority", "@target-uri", "content-digest"))
-        return requests.post(url, data=body, auth=auth, timeout=10,
-                             headers={"Content-Type": "application/activity+json"})
+        return applied(url, requests.post(url, data=body, auth=auth, timeout=10,
+                                          headers={"Content-Type": "application/activity+json"}))
 
     def follow(self, actor: str, group: str) -> dict:
         follow = {"@context": AS, "id": f"{self.url}/{uuid.uuid4()}", "type": "Follow", "actor": actor, "object": group}

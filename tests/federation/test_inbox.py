@@ -1,5 +1,7 @@
 """The inbox between live allied instances: each bad request is refused with its status and stores
-nothing; a good one is stored once, processed, and answered 202."""
+nothing; a good one is stored once, answered 202, and applied by the worker (queued: retried when it
+fails, finally `failed`, never lost; one actor's activities in the order they came, whatever the number
+of workers)."""
 
 from __future__ import annotations
 
@@ -41,14 +43,26 @@ def assert_nothing_stored(receiver, before: int) -> None:
     assert receiver.count(InboxItem) == before
 
 
+def item_state(live, ap_id: str) -> tuple[str, int, str]:
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+
+    return live.query(lambda: tuple(db.session.execute(
+        select(InboxItem.state, InboxItem.attempts, InboxItem.last_error).where(InboxItem.ap_id == ap_id)).one()))
+
+
 def test_a_signed_activity_from_an_ally_is_stored_and_answered_202(allies):
     a, b = allies
     before = b.count(InboxItem)
     activity = note_activity(a, kind="Arrive")  # a type no handler knows: stored, never dropped silently
-    response = signed_post(f"{b.url}/inbox", activity, *group_signer(a))
+    response = signed_post(f"{b.url}/inbox", activity, *group_signer(a), apply=False)
     assert response.status_code == 202, response.text
-    assert response.json() == {"status": "ignored", "id": activity["id"]}
+    assert response.json() == {"status": "queued", "id": activity["id"]}
     assert b.count(InboxItem) == before + 1
+    assert item_state(b, activity["id"]) == ("received", 0, "")
+    assert b.apply_inbox() == 1
+    assert item_state(b, activity["id"])[:2] == ("ignored", 1)
 
 
 def test_the_group_inbox_accepts_the_same_way(allies):
@@ -264,8 +278,8 @@ def test_processing_failure_is_kept_errored_then_retried_by_the_worker(allies, f
 
     a, b = allies
     activity = note_activity(a, kind="CoopolTestPing")
-    response = signed_post(f"{b.url}/inbox", activity, *group_signer(a))
-    assert response.status_code == 202 and response.json()["status"] == "errored"
+    response = signed_post(f"{b.url}/inbox", activity, *group_signer(a))  # and b's worker applies it
+    assert response.status_code == 202 and response.json()["status"] == "queued"
 
     def item():
         row = db.session.scalar(select(InboxItem).where(InboxItem.ap_id == activity["id"]))
@@ -273,6 +287,8 @@ def test_processing_failure_is_kept_errored_then_retried_by_the_worker(allies, f
 
     state, attempts, error = b.query(item)
     assert (state, attempts) == ("errored", 1) and "dependency is down" in error
+    b.apply_inbox()
+    assert b.query(item)[:2] == ("errored", 1)  # not due yet: backing off
 
     def make_due():
         with unit_of_work():

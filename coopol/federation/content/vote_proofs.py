@@ -110,7 +110,8 @@ def voter_key(voter: str, method: str, ctx: InboxContext | None = None, *, remem
     """The publicKeyMultibase of `voter`'s key `method`: ours from the database, an ally's member's from
     their cached actor (the inbox's sender when it is them), else fetched from the voter's own host.
     InvalidProof when the voter does not list that key; FetchError when their host cannot say now.
-    `remember`: keep a fetched actor in the cache (the inbox does; an audit writes nothing meanwhile)."""
+    `remember`: keep a fetched actor in the cache (the inbox does, with the item it stores: `ctx.learned`;
+    an audit writes nothing meanwhile)."""
     from coopol.federation.actors import local_member_for_actor, member_actor_id, proof_key_id_for
     from coopol.federation.fetch import cached_actor, fetch_actor, remember_actor
     from coopol.federation.urls import host_of
@@ -129,7 +130,9 @@ def voter_key(voter: str, method: str, ctx: InboxContext | None = None, *, remem
     if cached is not None and method in (cached.proof_keys or {}):
         return cached.proof_keys[method]
     fetched = fetch_actor(voter, allow_host=host_of(voter))  # a new key, or an actor we never cached
-    if remember:
+    if remember and ctx is not None:
+        ctx.learned.append(fetched)  # the inbox's checks only read: it stores the actor with the item
+    elif remember:
         remember_actor(fetched)
     keys = dict(fetched.proof_keys)
     if method not in keys:

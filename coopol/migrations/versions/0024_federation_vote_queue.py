@@ -1,7 +1,7 @@
 """federation: the queue of our members' votes waiting for the worker to sign and send them
 
 Revision ID: 0024_federation_vote_queue
-Revises: 0022_federation_vote_proofs
+Revises: 0023_federation_inbox_queue
 
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0024_federation_vote_queue'
-down_revision = '0022_federation_vote_proofs'
+down_revision = '0023_federation_inbox_queue'
 branch_labels = None
 depends_on = None
 
