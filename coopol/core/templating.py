@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask, current_app, g
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_datetime as babel_format_datetime
+from flask_babel import format_number as babel_format_number
 from flask_babel import get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 
@@ -69,6 +70,7 @@ def init_templating(app: Flask) -> None:
     app.add_template_filter(lambda value: babel_format_date(value) if value else "", "format_date")
     app.add_template_filter(
         lambda value: babel_format_datetime(value, "short") if value else "", "format_datetime")
+    app.add_template_filter(babel_format_number, "format_number")  # 10,000 / 10 000 / 10.000
 
 
 __all__ = ["add_nav", "init_templating", "_l"]

@@ -70,7 +70,7 @@ def index():
     return render_template("ideas/index.html", page=page, ideas=presenters.idea_views(page.ideas, _viewer()),
                            sort_note=extra.note() if extra and extra.note else None,
                            params=params, filters=filters, q=q or "", sorts=queries.sort_names(), scopes=scope_tree(),
-                           states=[s.value for s in IdeaState],
+                           states=[s.value for s in IdeaState], total_cap=queries.TOTAL_CAP,
                            group=group if group is not None and group.is_listed else None)
 
 

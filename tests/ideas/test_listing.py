@@ -292,3 +292,20 @@ def test_ones_drafts_page_by_new_without_a_publication_date(client, member, crea
         if cursor is None:
             break
     assert seen == list(reversed(drafts))
+
+
+def test_the_web_lists_total_stops_counting_past_its_cap(app, client, member, create_idea, monkeypatch):
+    """Counting a million ideas took 2 s: the count stops at TOTAL_CAP + 1 and the page says "more than"."""
+    from coopol.ideas import queries
+
+    member("alice")
+    for n in range(5):
+        create_idea("alice", title=f"Idea number {n}")
+    monkeypatch.setattr(queries, "TOTAL_CAP", 3)
+    page = client.get("/ideas?sort=new").get_data(as_text=True)
+    assert "More than 3 ideas" in page and "5 ideas" not in page
+    with app.test_request_context():
+        assert queries.approximate_total(None, None) == 4  # the count itself read 4 rows, not 5
+    monkeypatch.setattr(queries, "TOTAL_CAP", 10)
+    app.extensions["coopol.ideas.totals"].clear()
+    assert "5 ideas" in client.get("/ideas?sort=new").get_data(as_text=True)

@@ -40,7 +40,7 @@ from coopol.federation.content.objects import (
 from coopol.federation.content.vote_proofs import keep_proof, sign_vote
 from coopol.federation.followers import follower_inboxes
 from coopol.federation.models import Ally, QueuedVote
-from coopol.federation.outbox import _notify_workers, ally_inboxes, build_activity, enqueue_activity
+from coopol.federation.outbox import ally_inboxes, build_activity, enqueue_activity, notify_workers
 from coopol.federation.protocol import PUBLIC
 from coopol.ideas.models import Comment, Idea, IdeaState
 
@@ -232,7 +232,7 @@ def queue_vote(member: Member, target_type: str, target_id: int, kind: str, undo
     db.session.execute(insert(QueuedVote.__table__).values(
         member_id=member.id, target_type=target_type, target_id=target_id, kind=kind, undone=undone,
         published_at=at or utcnow(), attempts=0, last_error=""))
-    _notify_workers()
+    notify_workers()
 
 
 # The vote's transaction only queues its activity (a small row): signing it takes about 1.2 ms, which the
