@@ -423,11 +423,29 @@ def apply_queued(limit: int = 20) -> int:
             apply_item(item_id, lease)
         except DBAPIError:
             raise
-        except Exception:  # noqa: BLE001 - a bug in one item must not hold up the others: its lease runs out
+        except Exception as error:  # noqa: BLE001 - a bug in one item must not hold up the others
             log.exception("applying inbox item %s crashed", item_id)
+            db.session.rollback()
+            _record_crash(item_id, lease, error)
         finally:
             db.session.remove()
     return len(ids)
+
+
+def _record_crash(item_id: int, lease: datetime, error: Exception) -> None:
+    """An item whose applying failed outside its handler (the context could not be built, say) counts an
+    attempt like any failure: retried with backoff, `failed` after MAX_PROCESSING_ATTEMPTS, never re-leased
+    for ever."""
+    with unit_of_work():
+        item = db.session.scalar(select(InboxItem).where(InboxItem.id == item_id).with_for_update())
+        if item is None or item.state not in ("received", "errored") or item.next_attempt_at != lease:
+            return
+        item.attempts += 1
+        final = item.attempts >= MAX_PROCESSING_ATTEMPTS
+        item.state = INBOX_ITEM.check(item.state, "failed" if final and item.state == "errored" else "errored")
+        item.last_error = f"{type(error).__name__}: {error}"[:2000]
+        item.next_attempt_at = None if item.state == "failed" else utcnow() + timedelta(
+            seconds=backoff_seconds(item.attempts))
 
 
 __all__ = ["BadActivity", "ProtocolError", "apply_item", "apply_queued", "claim_items", "process_item",

@@ -122,6 +122,28 @@ def test_an_item_whose_applying_fails_is_retried_then_failed_never_lost(allies, 
     assert b.apply_inbox() == 0 and recorder == []  # kept, with its error, and tried no more
 
 
+def test_an_item_whose_applying_crashes_outside_its_handler_counts_attempts_and_fails(allies, recorder,
+                                                                                     monkeypatch):
+    from coopol.federation import inbox
+    from coopol.federation.inbox import MAX_PROCESSING_ATTEMPTS
+
+    a, b = allies
+    activity = ping(a)
+    send(a, b, activity)
+
+    def broken(actor):
+        raise RuntimeError("the actor cache is broken")
+
+    monkeypatch.setattr(inbox, "cached_actor", broken)  # fails before the handler is reached
+    assert b.apply_inbox() == 1
+    state, attempts, error = row(b, activity["id"])
+    assert (state, attempts) == ("errored", 1) and "actor cache is broken" in error
+    for _attempt in range(2, MAX_PROCESSING_ATTEMPTS + 1):
+        make_due(b)
+        b.apply_inbox()
+    assert row(b, activity["id"])[:2] == ("failed", MAX_PROCESSING_ATTEMPTS) and recorder == []
+
+
 def test_the_same_activity_arriving_twice_at_once_is_stored_once(allies, recorder):
     a, b = allies
     activity = ping(a)
