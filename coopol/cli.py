@@ -206,7 +206,7 @@ def next_steps(instance_path: Path, url: str, admins: list[str]) -> list[str]:
     admin = admins[0] if admins else None
     lines = ["", "Next steps:",
              f"  1. Serve it:       {run}",
-             f"                     and deliver to allies: {here} worker",
+             f"                     and exchange with allies (deliver, apply what they send): {here} worker",
              f"  2. Open it:        {url}"]
     if admin:
         lines.append(f"  3. Log in:         {url}/login as {admin} with the administrator's password")
