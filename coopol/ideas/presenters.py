@@ -10,6 +10,7 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from coopol.accounts.models import Member
+from coopol.accounts.services import author_view
 from coopol.core.parties import party_names
 from coopol.extensions import db
 from coopol.ideas.extend import idea_fields
@@ -19,14 +20,6 @@ from coopol.ideas.models import Comment, CommentVote, Idea, IdeaState, IdeaTag, 
 from coopol.ideas.queries import member_votes
 from coopol.ideas.scopes import scope_tree
 from coopol.ideas.votes import my_vote
-
-
-def author_view(member: Member) -> dict[str, Any]:
-    return {
-        "handle": None if member.is_erased else member.handle,
-        "name": member.name,
-        "instance": member.host or current_app.config["SERVER_HOST"],
-    }
 
 
 def _viewer_id(viewer: Member | None) -> int | None:
