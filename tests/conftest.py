@@ -24,6 +24,19 @@ from coopol import create_app
 PG_ADMIN_URL = os.environ.get("COOPOL_TEST_DATABASE_URL")
 TEST_PASSWORD = "a long and unusual pass phrase"
 
+def redis_url() -> str:
+    """The Redis server shared-storage tests use (`COOPOL_TEST_REDIS_URL`, default the local one); the test is
+    skipped when none answers."""
+    import redis
+
+    url = os.environ.get("COOPOL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url}")
+    return url
+
+
 FAST_CONFIG: dict[str, Any] = {
     "TESTING": True,
     "WTF_CSRF_ENABLED": False,

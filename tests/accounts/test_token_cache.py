@@ -11,6 +11,7 @@ from sqlalchemy import select
 from coopol import create_app
 from coopol.accounts.models import ApiToken, Member
 from coopol.extensions import db
+from tests.conftest import redis_url
 from tests.sql import statements
 
 
@@ -119,25 +120,13 @@ def test_the_cache_can_be_turned_off(make_app, create_member, token_for):
     assert response.status_code == 200 and looked_up >= 1
 
 
-def _redis_url() -> str:
-    import os
-
-    import redis
-
-    url = os.environ.get("COOPOL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {url}")
-    return url
-
 
 def test_on_two_machines_the_stamp_in_redis_refuses_a_revoked_token_at_once(make_app, tmp_path, create_member,
                                                                            token_for):
     """Two web processes that share the database and Redis but not the instance folder (two machines)."""
     import uuid
 
-    first = make_app("machine_a", RATELIMIT_STORAGE_URI=_redis_url(), RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
+    first = make_app("machine_a", RATELIMIT_STORAGE_URI=redis_url(), RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
     (tmp_path / "machine_b").mkdir()
     second = create_app({**first.config, "INSTANCE_PATH": str(tmp_path / "machine_b")})
     try:

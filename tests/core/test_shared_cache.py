@@ -10,22 +10,11 @@ import pytest
 
 from coopol import create_app
 from coopol.extensions import db
+from tests.conftest import redis_url
 from tests.sql import statements
 
 LIST = "/api/v1/ideas?sort=new"
 
-
-def _redis_url() -> str:
-    import os
-
-    import redis
-
-    url = os.environ.get("COOPOL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {url}")
-    return url
 
 
 def _selects(app, client, path, headers=None):
@@ -40,7 +29,7 @@ def two_processes(make_app, tmp_path, create_member, token_for):
     from coopol.core.uow import unit_of_work
     from coopol.ideas.services import create_idea
 
-    first = make_app("shared_a", PUBLIC_CACHE_SECONDS=60, RATELIMIT_STORAGE_URI=_redis_url(),
+    first = make_app("shared_a", PUBLIC_CACHE_SECONDS=60, RATELIMIT_STORAGE_URI=redis_url(),
                      RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
     (tmp_path / "shared_b").mkdir()
     second = create_app({**first.config, "INSTANCE_PATH": str(tmp_path / "shared_b")})

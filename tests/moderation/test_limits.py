@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.conftest import redis_url
+
 
 @pytest.fixture
 def limited(make_app, create_member, token_for, create_idea):
@@ -98,23 +100,11 @@ def test_limits_off_means_no_headers(client, community, create_idea):
     assert "RateLimit-Limit" not in response.headers
 
 
-def _redis_url():
-    import os
-
-    import redis
-
-    url = os.environ.get("COOPOL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {url}")
-    return url
-
 
 def test_processes_of_one_instance_share_counters_in_redis(make_app, create_member, token_for, create_idea):
     import uuid
 
-    url, host = _redis_url(), f"http://limits-{uuid.uuid4().hex[:8]}.coopol.test"
+    url, host = redis_url(), f"http://limits-{uuid.uuid4().hex[:8]}.coopol.test"
     clients, targets = [], []
     for name in ("worker_a", "worker_b"):
         app = make_app(name, URL=host, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=url,
@@ -271,10 +261,10 @@ def test_two_gunicorn_workers_share_the_sign_in_limit_exactly(tmp_path):
 
     from tests.e2e.conftest import COOPOL, PG_ADMIN_URL, free_port
 
-    redis_url = _redis_url()
+    shared = redis_url()
     port, instance = free_port(), tmp_path / "served"
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPOL_") and k != "DATABASE_URL"}
-    env.update(COOPOL_INSTANCE=str(instance), COOPOL_REDIS_URL=redis_url, COOPOL_RATELIMIT_LOGIN="20/minute",
+    env.update(COOPOL_INSTANCE=str(instance), COOPOL_REDIS_URL=shared, COOPOL_RATELIMIT_LOGIN="20/minute",
                COOPOL_RATELIMIT_KEY_PREFIX=f"test-{uuid.uuid4().hex}", PYTHONPATH=os.getcwd())
     admin = database = None
     if PG_ADMIN_URL:
