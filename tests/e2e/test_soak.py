@@ -113,7 +113,7 @@ def _scalar(app, statement):
 @pytest.mark.timeout(420)
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path):
     from coopol.extensions import db
-    from coopol.federation.models import Delivery
+    from coopol.federation.models import Delivery, InboxItem, QueuedVote
     from coopol.ideas.models import Comment, Idea
 
     a = _start("a", tmp_path)
@@ -153,8 +153,12 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path):
         assert soak.verify(app_a, ledger) == []
 
         def settled() -> bool:
-            return _scalar(app_a, select(func.count(Delivery.id)).where(
-                Delivery.state.in_(("pending", "retrying")))) == 0
+            # A's votes wait in its vote queue until its worker signs them; what B received waits in B's
+            # inbox until B's worker applies it (both asynchronous): all three queues empty.
+            return _scalar(app_a, select(func.count(QueuedVote.id))) == 0 and _scalar(
+                app_a, select(func.count(Delivery.id)).where(Delivery.state.in_(("pending", "retrying")))) == 0 \
+                and _scalar(app_b, select(func.count(InboxItem.id)).where(
+                    InboxItem.state.in_(("received", "errored")))) == 0
 
         deadline = time.monotonic() + 240
         while not settled():
