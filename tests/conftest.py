@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,13 @@ from coopol import create_app
 
 PG_ADMIN_URL = os.environ.get("COOPOL_TEST_DATABASE_URL")
 TEST_PASSWORD = "a long and unusual pass phrase"
+
+# The processes tests start (real instances, every `coopol` command they run, the demo, the bench) compile
+# Coopol's modules once into one cache folder instead of at every start, even where the environment says
+# PYTHONDONTWRITEBYTECODE: 0.3-0.4 s of each command's 1-2 s.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "coopol-tests-pycache"))
+
 
 def redis_url() -> str:
     """The Redis server shared-storage tests use (`COOPOL_TEST_REDIS_URL`, default the local one); the test is

@@ -114,6 +114,8 @@ def test_no_file_is_written_for_an_instance_that_does_not_exist(tmp_path, clean_
     ('fediverse_followers = "everyone"\n', {}, "fediverse_followers must be one of open, approval, off"),
     ("", {"COOPOL_FEDIVERSE_REPLIES": "shown"}, "fediverse_replies must be one of moderated, open, off"),
     ('federation_inbox = "sync"\n', {}, "federation_inbox must be one of queued, inline"),
+    ("federation_retry_scale = 0\n", {}, "federation_retry_scale must be a number above 0 and at most 100"),
+    ("", {"COOPOL_FEDERATION_RETRY_SCALE": "fast"}, "federation_retry_scale must be a number above 0"),
 ])
 def test_bad_settings_stop_the_app_with_a_clear_message(tmp_path, clean_env, file, env, message):
     (tmp_path / "coopol.toml").write_text(file)

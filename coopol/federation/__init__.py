@@ -25,9 +25,23 @@ DEFAULTS = {
     "FEDERATION_BACKFILL_MAX_PAGES": 200,
     "FEDERATION_BACKFILL_MAX_ITEMS": 10_000,
     "FEDERATION_BACKFILL_MAX_BYTES": 32 * 1024 * 1024,
+    # Multiplies every retry delay of deliveries, received activities and backfills (n⁴ + 15 s + jitter after
+    # the n-th failure). 1 in production; a test or a demo on one machine may shorten the waits (0.1).
+    "FEDERATION_RETRY_SCALE": 1.0,
     "FEDERATION_BAN_SYNC_DELAY": 60,  # seconds after an alliance forms before our bans in force are sent
     "FEDERATION_SPACE_SYNC_DELAY": 60,  # ... and our groups and upcoming gatherings (same reason)
 }
+
+
+def check_federation_config(config) -> None:
+    """Stop the app with a ConfigError naming the setting when a federation value cannot work."""
+    from coopol.config import ConfigError
+    from coopol.federation.backoff import check_retry_scale
+
+    try:
+        config["FEDERATION_RETRY_SCALE"] = check_retry_scale(config["FEDERATION_RETRY_SCALE"])
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def register(app: Flask) -> None:
@@ -40,6 +54,7 @@ def register(app: Flask) -> None:
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
+    check_federation_config(app.config)
     alliances.register_handlers()
     followers.register_handlers()  # Follow and Undo(Follow): the alliance handshake, or a fediverse follower
     csrf.exempt(routes.bp)  # signed by the sending server, not a browser form

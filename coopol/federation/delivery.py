@@ -58,7 +58,7 @@ from coopol.core.uow import unit_of_work
 from coopol.core.worker import add_worker_task, worker_tasks  # noqa: F401 - add_worker_task re-exported
 from coopol.extensions import db
 from coopol.federation.actors import signer_for
-from coopol.federation.backoff import backoff_seconds
+from coopol.federation.backoff import backoff_seconds, retry_scale
 from coopol.federation.inbox import apply_queued
 from coopol.federation.models import DELIVERY, Ally, Delivery, Follower, OutboxActivity
 from coopol.federation.outbox import NOTIFY_CHANNEL
@@ -266,7 +266,8 @@ def _apply(delivery: Delivery | None, sent: Sent, allies: dict[str, Ally], now: 
         if status != 429:
             ally.consecutive_failures += 1
             if ally.consecutive_failures >= BREAKER_THRESHOLD:
-                pause = min(60 * 2 ** (ally.consecutive_failures - BREAKER_THRESHOLD), BREAKER_MAX_SECONDS)
+                pause = min(60 * 2 ** (ally.consecutive_failures - BREAKER_THRESHOLD), BREAKER_MAX_SECONDS) \
+                    * retry_scale()
                 ally.breaker_until = now + timedelta(seconds=pause)
     if delivery.attempts >= MAX_ATTEMPTS:
         _finish(delivery, "failed", status, f"gave up after {delivery.attempts} attempts: {error}")

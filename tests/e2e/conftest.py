@@ -15,13 +15,16 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 PG_ADMIN_URL = os.environ.get("COOPOL_TEST_DATABASE_URL")
 COOPOL = [shutil.which("coopol")] if shutil.which("coopol") else [
@@ -57,6 +60,7 @@ class RealInstance:
     port: int
     env: dict[str, str]
     processes: list[Process] = field(default_factory=list)
+    _engine: Any = None
 
     @property
     def url(self) -> str:
@@ -83,9 +87,19 @@ class RealInstance:
         return process
 
     def start(self) -> RealInstance:
+        self.init()
+        return self.launch()
+
+    def init(self) -> None:
         self.coopol("init", "--name", f"Party {self.name}", "--url", self.url)
+
+    def launch(self) -> RealInstance:
+        """Start the server and the worker of an initialised instance and wait until it answers."""
         self.spawn("server", "run", "--port", str(self.port))
         self.spawn("worker", "worker")
+        return self.wait_ready()
+
+    def wait_ready(self) -> RealInstance:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
@@ -103,13 +117,21 @@ class RealInstance:
     def stop(self) -> None:
         for process in self.processes:
             process.stop()
+        if self._engine is not None:
+            self._engine.dispose()
 
     def status_of(self, host: str) -> str | None:
-        for line in self.coopol("allies", "list").stdout.splitlines():
-            fields = line.split("\t")
-            if fields[0] == host:
-                return fields[1]
-        return None
+        """The alliance's status as `coopol allies list` shows it (tests/e2e/test_federation.py reads that
+        list), read from the instance's database: a poll costs a query, not a command's start-up."""
+        from coopol.federation.models import Ally
+
+        if self._engine is None:
+            self._engine = create_engine(self.env.get("DATABASE_URL") or f"sqlite:///{self.path / 'coopol.sqlite'}",
+                                         poolclass=NullPool)
+        with self._engine.connect() as conn:
+            row = conn.execute(text("SELECT outgoing, incoming FROM federation_allies WHERE host = :host"),
+                               {"host": host}).first()
+        return None if row is None else Ally(outgoing=row.outgoing, incoming=row.incoming).status
 
     def wait_for_status(self, host: str, status: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -126,11 +148,27 @@ def real_instances(tmp_path) -> Iterator:
     databases: list[str] = []
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT") if PG_ADMIN_URL else None
 
-    def factory(name: str) -> RealInstance:
+    def factory(*names: str) -> RealInstance | tuple[RealInstance, ...]:
+        """`factory("a")` starts one instance; `factory("a", "b", "c")` starts several at once (their
+        `init`s run side by side) and returns them in that order."""
+        instances = [create(name) for name in names]
+        if len(instances) == 1:
+            return instances[0].start()
+        with ThreadPoolExecutor(len(instances)) as pool:
+            list(pool.map(RealInstance.init, instances))
+        for instance in instances:
+            instance.spawn("server", "run", "--port", str(instance.port))
+            instance.spawn("worker", "worker")
+        return tuple(instance.wait_ready() for instance in instances)
+
+    def create(name: str) -> RealInstance:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COOPOL_") and k != "DATABASE_URL"}
         # A killed worker's claims run out after this, so the crash tests settle in seconds, not minutes.
         env["COOPOL_FEDERATION_DELIVERY_LEASE"] = "15"
         env["COOPOL_FEDERATION_INBOX_LEASE"] = "15"  # the same for the received activities it was applying
+        # A failed delivery is tried again after 1.6-3.6 s instead of 16-36 s: the tests of a peer that was
+        # down wait for the retry (the delays themselves are tested in tests/federation/test_delivery.py).
+        env["COOPOL_FEDERATION_RETRY_SCALE"] = "0.1"
         # The tests read as visitors right after each change; the visitors' cache has its own tests.
         env["COOPOL_PUBLIC_CACHE_SECONDS"] = "0"
         if admin is not None:
@@ -142,7 +180,7 @@ def real_instances(tmp_path) -> Iterator:
                 hide_password=False)
         instance = RealInstance(name, tmp_path / name, free_port(), env)
         started.append(instance)
-        return instance.start()
+        return instance
 
     yield factory
     for instance in started:

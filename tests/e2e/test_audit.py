@@ -13,10 +13,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 
 def test_audit_between_real_instances_finds_a_vote_changed_in_a_database(real_instances):
-    a, b = real_instances("a"), real_instances("b")
+    a, b = real_instances("a", "b")
     if "DATABASE_URL" in b.env:
         pytest.skip("the vote is changed in the SQLite file")
-    ally(a, b)
+    ally((a, b))
     alice, bob = Client(a, "alice"), Client(b, "bob")
     idea = alice.call("POST", "/ideas", 201, json={"title": "Free night buses", "body": "For everyone.",
                                                    "publish": True})

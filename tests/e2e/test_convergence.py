@@ -61,18 +61,22 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = SETTLE_SECO
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})\n{logs}")
 
 
-def ally(first, second) -> None:
-    first.coopol("allies", "request", second.url)
-    second.coopol("allies", "accept", first.host)
-    first.wait_for_status(second.host, "allied")
-    second.wait_for_status(first.host, "allied")
+def ally(*pairs) -> None:
+    """Each pair allied: every request first, then every acceptance, then the waits (side by side, as
+    three parties' admins would, rather than one alliance after the other)."""
+    for first, second in pairs:
+        first.coopol("allies", "request", second.url)
+    for first, second in pairs:
+        second.wait_for_status(first.host, "pending")
+        second.coopol("allies", "accept", first.host)
+    for first, second in pairs:
+        first.wait_for_status(second.host, "allied")
+        second.wait_for_status(first.host, "allied")
 
 
 def three(real_instances):
-    a, b, c = real_instances("a"), real_instances("b"), real_instances("c")
-    ally(a, b)
-    ally(a, c)
-    ally(b, c)
+    a, b, c = real_instances("a", "b", "c")
+    ally((a, b), (a, c), (b, c))
     return a, b, c
 
 
@@ -165,8 +169,8 @@ def test_a_peer_that_was_down_receives_everything_exactly_once(real_instances):
 
 @pytest.mark.timeout(600)
 def test_a_worker_killed_mid_delivery_loses_and_duplicates_nothing(real_instances):
-    a, b = real_instances("a"), real_instances("b")
-    ally(a, b)
+    a, b = real_instances("a", "b")
+    ally((a, b))
     bob = Client(b, "bob")
     authors = [Client(a, f"author{n}") for n in range(4)]  # new accounts may post 3 ideas an hour
     for n in range(12):

@@ -30,7 +30,7 @@ def signed_create(sender, receiver) -> requests.Response:
 
 
 def test_two_instances_ally_through_the_cli_and_a_third_is_refused(real_instances):
-    a, b, c = real_instances("a"), real_instances("b"), real_instances("c")
+    a, b, c = real_instances("a", "b", "c")
 
     # Discovery: WebFinger and actor documents of each instance resolve.
     for instance in (a, b):
@@ -49,6 +49,8 @@ def test_two_instances_ally_through_the_cli_and_a_third_is_refused(real_instance
     b.coopol("allies", "accept", a.host)
     a.wait_for_status(b.host, "allied")
     b.wait_for_status(a.host, "allied")
+    listed = {line.split("\t")[0]: line.split("\t")[1] for line in a.coopol("allies", "list").stdout.splitlines()}
+    assert listed.get(b.host) == "allied"
 
     # Signed traffic both ways.
     assert signed_create(a, b).status_code == 202

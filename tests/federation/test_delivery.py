@@ -262,6 +262,21 @@ def test_backoff_grows_as_n_to_the_fourth_plus_15_seconds_with_jitter():
     assert 1.5 < total_days < 3  # about two days before giving up
 
 
+def test_the_retry_scale_shortens_every_wait_and_leaves_the_order(sender_and_peer):
+    a, remote = sender_and_peer
+    a.app.config["FEDERATION_RETRY_SCALE"] = 0.1
+    remote.answer("/inbox", 500, b"boom")
+    queue(a)
+    before = utcnow()
+    a.drain()
+    row = delivery(a)
+    assert row.state == "retrying" and row.attempts == 1
+    wait = (row.next_attempt_at - before).total_seconds()
+    assert 1.6 <= wait <= 3.6 + 1  # (1⁴ + 15 s + up to 20 s of jitter) × 0.1
+    with a.app.app_context():
+        assert backoff_seconds(3, random.Random(1)) < 3 ** 4 + 15
+
+
 def test_retry_after_accepts_seconds_and_http_dates():
     now = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
     assert parse_retry_after("120", now) == 120
