@@ -318,8 +318,7 @@ def process_item(item: InboxItem, activity: dict[str, Any], ctx: InboxContext) -
     now = utcnow()
     item.attempts += 1
     if handler is None:
-        item.state = INBOX_ITEM.check(item.state, "ignored")
-        item.processed_at = now
+        _ignore(item, None, now)
         return
     try:
         kept: NotApplied | None = None
@@ -333,23 +332,35 @@ def process_item(item: InboxItem, activity: dict[str, Any], ctx: InboxContext) -
         if kept is not None:
             raise kept
     except NotApplied as reason:  # acknowledged, changes nothing: recorded as such
-        item.state = INBOX_ITEM.check(item.state, "ignored")
-        item.processed_at = now
-        item.last_error = f"ignored: {reason}"[:2000]
-        item.next_attempt_at = None
+        _ignore(item, str(reason), now)
         return
     except Exception as error:  # noqa: BLE001 - whatever failed, the item is kept for a retry
         log.warning("processing %s failed: %s", item.ap_id, error, exc_info=not isinstance(error, DomainError))
-        final = item.attempts >= MAX_PROCESSING_ATTEMPTS
-        item.state = INBOX_ITEM.check(item.state, "failed" if final and item.state == "errored" else "errored")
-        item.last_error = f"{type(error).__name__}: {error}"[:2000]
-        item.next_attempt_at = None if item.state == "failed" else now + timedelta(
-            seconds=backoff_seconds(item.attempts))
+        _fail(item, error, now)
         return
     item.state = INBOX_ITEM.check(item.state, "processed")
     item.processed_at = now
     item.last_error = ""
     item.next_attempt_at = None
+
+
+def _ignore(item: InboxItem, reason: str | None, now: datetime) -> None:
+    """Recorded as applied-and-changing-nothing (no handler, a `NotApplied`, no longer an ally)."""
+    item.state = INBOX_ITEM.check(item.state, "ignored")
+    item.processed_at = now
+    if reason is not None:
+        item.last_error = f"ignored: {reason}"[:2000]
+    item.next_attempt_at = None
+
+
+def _fail(item: InboxItem, error: Exception, now: datetime) -> None:
+    """One more failed attempt (already counted in `item.attempts`): `errored` and due again after the
+    backoff, or `failed` for good after MAX_PROCESSING_ATTEMPTS, with its error."""
+    final = item.attempts >= MAX_PROCESSING_ATTEMPTS
+    item.state = INBOX_ITEM.check(item.state, "failed" if final and item.state == "errored" else "errored")
+    item.last_error = f"{type(error).__name__}: {error}"[:2000]
+    item.next_attempt_at = None if item.state == "failed" else now + timedelta(
+        seconds=backoff_seconds(item.attempts))
 
 
 def _lease_end() -> datetime:
@@ -405,10 +416,7 @@ def apply_item(item_id: int, lease: datetime | None) -> str | None:
             _gate(item.payload, ctx)  # the alliance may have ended since the activity was accepted
         except PermissionDenied as error:
             item.attempts += 1
-            item.state = INBOX_ITEM.check(item.state, "ignored")
-            item.processed_at = utcnow()
-            item.last_error = f"ignored: {error.message}"[:2000]
-            item.next_attempt_at = None
+            _ignore(item, error.message, utcnow())
             return item.state
         process_item(item, item.payload, ctx)
         return item.state
@@ -441,11 +449,7 @@ def _record_crash(item_id: int, lease: datetime, error: Exception) -> None:
         if item is None or item.state not in ("received", "errored") or item.next_attempt_at != lease:
             return
         item.attempts += 1
-        final = item.attempts >= MAX_PROCESSING_ATTEMPTS
-        item.state = INBOX_ITEM.check(item.state, "failed" if final and item.state == "errored" else "errored")
-        item.last_error = f"{type(error).__name__}: {error}"[:2000]
-        item.next_attempt_at = None if item.state == "failed" else utcnow() + timedelta(
-            seconds=backoff_seconds(item.attempts))
+        _fail(item, error, utcnow())
 
 
 __all__ = ["BadActivity", "ProtocolError", "apply_item", "apply_queued", "claim_items", "process_item",
