@@ -31,15 +31,17 @@ MAX_URL = 2048
 
 def allies_panel() -> dict[str, Any]:
     """What `coopol allies list --json` shows: every ally's health and its backfill job; and its vote proofs'
-    health (votes refused for a failing proof, the last `coopol audit` of its votes)."""
+    health (votes refused for a failing proof, the last `coopol audit` of its votes); and our members' votes
+    that wait for the worker or that it could not sign and send."""
     from sqlalchemy import select
 
     from coopol.federation.cli import backfill_jobs
+    from coopol.federation.content.vote_queue import vote_queue_health
     from coopol.federation.models import ProofHealth
 
     proofs = {row.host: row for row in db.session.scalars(select(ProofHealth))}
     return {"allies": alliances.list_allies(), "backfills": backfill_jobs(), "group_id": group_id(),
-            "url": "", "url_error": None, "proofs": proofs}
+            "url": "", "url_error": None, "proofs": proofs, "votes": vote_queue_health()}
 
 
 def register_allies_panel(app: Flask) -> None:

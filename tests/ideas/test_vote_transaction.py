@@ -158,3 +158,38 @@ def test_the_worker_signs_and_keeps_the_queued_vote(app, client, member, create_
         assert db.session.scalar(select(QueuedVote)) is None
         assert build_queued_votes() == 0
         db.session.remove()
+
+
+def test_votes_the_worker_gave_up_on_are_shown_to_administrators(app, client, member, create_idea, monkeypatch):
+    """A queued vote whose activity cannot be built is tried MAX_ATTEMPTS times, then kept with its error and
+    shown on the allies panel, where it was invisible before; the other votes still wait there."""
+    from sqlalchemy import select
+
+    from coopol.extensions import db
+    from coopol.federation.content import publish
+    from coopol.federation.content.vote_queue import MAX_ATTEMPTS, build_queued_votes
+    from coopol.federation.models import QueuedVote
+    from tests.conftest import TEST_PASSWORD
+
+    member("alice")
+    member("boss", role="admin")
+    bob = member("bob")
+    first, second = create_idea("alice"), create_idea("alice")
+    assert client.put(f"/api/v1/ideas/{first}/vote", json={"value": "support"}, headers=bob).status_code == 200
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the signing key cannot be read")
+
+    monkeypatch.setattr(publish, "build_vote", broken)
+    with app.app_context():
+        for _ in range(MAX_ATTEMPTS + 2):  # the worker's rounds; past MAX_ATTEMPTS the row is skipped
+            build_queued_votes()
+        assert db.session.scalar(select(QueuedVote.attempts)) == MAX_ATTEMPTS
+        db.session.remove()
+    assert client.put(f"/api/v1/ideas/{second}/vote", json={"value": "oppose"}, headers=bob).status_code == 200
+
+    assert client.post("/login", data={"login": "boss", "password": TEST_PASSWORD}).status_code == 302
+    html = client.get("/admin/allies").text
+    assert "1 of our members' votes waits for the worker to sign and send it." in html
+    assert "1 vote could not be signed and sent: the worker gave up on it." in html
+    assert "Last error: the signing key cannot be read" in html

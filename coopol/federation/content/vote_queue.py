@@ -61,3 +61,19 @@ def build_queued_votes(limit: int | None = None) -> int:
         session.rollback()
         raise
     return len(rows)
+
+
+def vote_queue_health() -> dict:
+    """For the allies panel: how many of our votes wait for the worker, how many it gave up on (their
+    activity could not be built after MAX_ATTEMPTS tries: they stay in the table, with their error) and the
+    newest error."""
+    from sqlalchemy import case, func
+
+    from coopol.federation.models import QueuedVote
+
+    gave_up = QueuedVote.attempts >= MAX_ATTEMPTS
+    waiting, failed = db.session.execute(select(
+        func.count(QueuedVote.id), func.coalesce(func.sum(case((gave_up, 1), else_=0)), 0))).one()
+    last_error = db.session.scalar(select(QueuedVote.last_error).where(QueuedVote.last_error != "")
+                                   .order_by(QueuedVote.id.desc()).limit(1)) or ""
+    return {"waiting": int(waiting) - int(failed), "failed": int(failed), "last_error": last_error}
