@@ -55,8 +55,43 @@ class IdeaPage:
     previous_cursor: str | None = None  # keyset pages asked for `with_previous` (the web's)
 
 
+# SQLite and a frequent tag or territory. Its planner takes the filter's index whenever there is one: for a
+# tag on a third of a million ideas it collected 67,000 rows one by one and sorted them (about 250 ms on
+# 1,000,000 ideas, for any sort), where walking the sort's own index and checking the filter on each row
+# finds a page of 20 in 6-9 ms. For a rare filter, the filter's index stays the better way. So a filter is
+# probed first (an index read stopped at the threshold, remembered a minute per process) and, when it is
+# frequent, written so that only the sort's index can serve the query.
+FREQUENT_SECONDS = 60.0
+_frequent_filters: dict[tuple, tuple[float, bool]] = {}
+
+
+def _threshold() -> int:
+    """How many matches make a filter "frequent": walking the sort's index costs about
+    page × ideas / matches rows, collecting costs the matches; they meet near √(page × ideas × 5)."""
+    ideas = db.session.scalar(select(func.max(Idea.id))) or 0
+    return max(2000, int((100 * ideas) ** 0.5))
+
+
+def _frequent(kind: str, value, matches) -> bool:
+    """Whether `matches` (a select of one column per matching idea) reaches the threshold; remembered."""
+    key = (kind, value)
+    now = time.monotonic()
+    known = _frequent_filters.get(key)
+    if known is not None and known[0] > now:
+        return known[1]
+    limit = _threshold()
+    found = db.session.scalar(select(func.count()).select_from(matches.limit(limit).subquery())) or 0
+    if len(_frequent_filters) > 1000:
+        _frequent_filters.clear()
+    _frequent_filters[key] = (now + FREQUENT_SECONDS, found >= limit)
+    return found >= limit
+
+
 def _filtered(viewer: Member | None, *, state=None, tag=None, scope=None, language=None, origin=None,
-              author=None, group=None):
+              author=None, group=None, by_sort_index: bool = False):
+    """The ideas the viewer may see that pass the filters. `by_sort_index` (a sorted page, not a count):
+    on SQLite, a frequent tag or territory is checked row by row along the sort's index (see above)."""
+    walk = by_sort_index and db.session.get_bind().dialect.name == "sqlite"
     stmt = select(Idea)
     if state == IdeaState.DRAFT:
         # Drafts are private: this lists the viewer's own.
@@ -69,9 +104,20 @@ def _filtered(viewer: Member | None, *, state=None, tag=None, scope=None, langua
     if not is_moderator(viewer):
         stmt = stmt.where(Idea.hidden_at.is_(None), Idea.removed_at.is_(None))
     if tag:
-        stmt = stmt.where(Idea.id.in_(select(IdeaTag.idea_id).join(Tag).where(Tag.name == tag.lower().lstrip("#"))))
+        name = tag.lower().lstrip("#")
+        tagged = select(IdeaTag.idea_id).join(Tag).where(Tag.name == name)
+        if walk and _frequent("tag", name, tagged):
+            tag_id = select(Tag.id).where(Tag.name == name).scalar_subquery()
+            stmt = stmt.where(select(IdeaTag.idea_id).where(IdeaTag.idea_id == Idea.id, IdeaTag.tag_id == tag_id)
+                              .exists())
+        else:
+            stmt = stmt.where(Idea.id.in_(tagged))
     if scope:
-        stmt = stmt.where(Idea.scope.in_(scope_tree().descendants(scope)))
+        scopes = scope_tree().descendants(scope)
+        if walk and _frequent("scope", scope, select(Idea.id).where(Idea.scope.in_(scopes))):
+            stmt = stmt.where(Idea.scope.concat("").in_(scopes))  # the same test, which no index serves
+        else:
+            stmt = stmt.where(Idea.scope.in_(scopes))
     if language:
         stmt = stmt.where(Idea.language == language)
     if origin:
@@ -181,7 +227,7 @@ def list_ideas(viewer: Member | None = None, *, sort: str | None = None, q: str 
         raise ValidationFailed.field("sort", _("Choose one of: %(choices)s.", choices=", ".join(sort_names())))
     if sort == "relevance" and not terms:
         sort = "hot"
-    stmt = _filtered(viewer, **filters)
+    stmt = _filtered(viewer, by_sort_index=sort != "relevance" and page is None, **filters)
     if sort in extra_sorts():
         stmt = extra_sorts()[sort].prepare(stmt)
     relevance = None

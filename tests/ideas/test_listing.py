@@ -309,3 +309,57 @@ def test_the_web_lists_total_stops_counting_past_its_cap(app, client, member, cr
     monkeypatch.setattr(queries, "TOTAL_CAP", 10)
     app.extensions["coopol.ideas.totals"].clear()
     assert "5 ideas" in client.get("/ideas?sort=new").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("sort", ["hot", "top", "new"])
+def test_a_frequent_tag_and_territory_are_checked_along_the_sorts_index(app, client, member, create_idea,
+                                                                        monkeypatch, sort):
+    """SQLite takes a tag's or a territory's own index whenever it may: for a tag on 67,000 of 1,000,000 ideas
+    it collected them all and sorted them (250 ms a page). A filter that matches many ideas is now checked
+    row by row along the sort's index (no sort of the matches), a rare one still through its own index,
+    and both give the same pages."""
+    from coopol.ideas import queries
+
+    member("alice")
+    made = [create_idea("alice", scope=("fr-paris", "fr", "de")[n % 3], tags=[("transport", "climate")[n % 2]])
+            for n in range(12)]
+    for n, idea_id in enumerate(made):
+        set_columns(app, idea_id, hot_score=float(n % 5), score=n % 4, support_count=n % 3)
+    path = f"/api/v1/ideas?sort={sort}&tag=transport&scope=fr&limit=2"
+
+    def pages(threshold: int) -> tuple[list[int], list[str]]:
+        monkeypatch.setattr(queries, "_frequent_filters", {}, raising=False)
+        monkeypatch.setattr(queries, "_threshold", lambda: threshold, raising=False)
+        seen, statements, cursor = [], [], None
+        with app.app_context():
+            from coopol.extensions import db
+
+            def capture(conn, cursor_, statement, parameters, *args):
+                if "FROM ideas" in statement and "pinned_at IS NULL" in statement and "LIMIT" in statement:
+                    statements.append((statement, parameters))
+
+            event.listen(db.engine, "before_cursor_execute", capture)
+            try:
+                while True:
+                    response = client.get(path + (f"&cursor={cursor}" if cursor else ""))
+                    seen += ids(response)
+                    cursor = response.json["next_cursor"]
+                    if not cursor:
+                        break
+            finally:
+                event.remove(db.engine, "before_cursor_execute", capture)
+            plans = []
+            if db.engine.dialect.name == "sqlite":
+                with db.engine.connect() as conn:
+                    plans = [" ".join(str(c) for c in row) for statement, parameters in statements
+                             for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        return seen, plans
+
+    frequent, frequent_plan = pages(threshold=2)
+    rare, _rare_plan = pages(threshold=1_000_000)
+    expected = [i for n, i in enumerate(made) if n % 2 == 0 and n % 3 in (0, 1)]
+    assert sorted(frequent) == sorted(expected) and frequent == rare
+    if frequent_plan:
+        index = f"ix_ideas_sort_{sort}"
+        assert any(index in line for line in frequent_plan), frequent_plan
+        assert not any("TEMP B-TREE FOR ORDER BY" in line for line in frequent_plan), frequent_plan
