@@ -23,7 +23,7 @@ from coopol.core.text import render_markdown
 from coopol.core.time import utcnow
 from coopol.events import guards
 from coopol.events.models import URL_MAX, Event, EventState, Rsvp, RsvpStatus
-from coopol.events.rsvps import _move_counts, rsvp_of
+from coopol.events.rsvps import _move_counts, answered_since, remember_answer, rsvp_of
 from coopol.extensions import db
 
 COPIED = ("title", "description", "starts_at", "ends_at", "timezone", "mode", "place_name", "place_address",
@@ -166,6 +166,8 @@ def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id
     previous = row.status if row else None
     if row is not None and answered is not None and row.answered_at is not None and answered < row.answered_at:
         return previous
+    if row is None and answered_since(event, member, answered):
+        return None  # older than the answer (or the leaving) that ended their RSVP
     if row is not None and answered is not None:
         row.answered_at = answered
     link = None if status != RsvpStatus.GOING else (
@@ -178,6 +180,7 @@ def apply_origin_rsvp(event: Event, member: Member, status: str | None, *, ap_id
         return previous
     now = utcnow()
     if status is None:
+        remember_answer(event, member, answered or row.answered_at)
         db.session.delete(row)
     elif row is None:
         db.session.add(Rsvp(event_id=event.id, member_id=member.id, status=status, public=False, queued_at=now,

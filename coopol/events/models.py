@@ -246,6 +246,19 @@ class Rsvp(db.Model):
     member: Mapped[Member] = relationship(lazy="joined", innerjoin=True)
 
 
+class RsvpAnswerClock(db.Model):
+    """On a copy: the origin's time of the last answer for a person whose RSVP is gone (a `Reject`, or they
+    left), so that an older answer delivered afterwards (a retried `TentativeAccept`) does not bring the
+    RSVP back. While the RSVP exists, its own `answered_at` is the clock."""
+
+    __tablename__ = "event_rsvp_answer_clocks"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True,
+                                           index=True)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class EventChange(db.Model):
     """What changed in an event, recorded when it changed, so that the people going can be told
     (by notifications, later): `changes` is `{field: [before, after]}` in JSON-able values. `told_at`

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from coopol.accounts.models import Member
 from coopol.accounts.services import register_exporter
 from coopol.core.events import subscribe
-from coopol.events.models import Event, EventState, Rsvp
+from coopol.events.models import Event, EventState, Rsvp, RsvpAnswerClock
 from coopol.events.rsvps import leave
 from coopol.extensions import db
 
@@ -39,10 +39,12 @@ def export_events(member: Member) -> dict[str, list[dict[str, Any]]]:
 
 
 def erase_event_data(member: Member, **_: Any) -> None:
-    """RSVPs go (a place freed moves the waitlist up); drafts were never shared and go too; published
-    gatherings stay with their organiser shown as deleted (the member row is anonymised, not removed)."""
+    """RSVPs go (a place freed moves the waitlist up), with the answer clocks kept after them; drafts were
+    never shared and go too; published gatherings stay with their organiser shown as deleted (the member row
+    is anonymised, not removed)."""
     for rsvp in list(db.session.scalars(select(Rsvp).where(Rsvp.member_id == member.id))):
         leave(rsvp.event, member)
+    db.session.execute(delete(RsvpAnswerClock).where(RsvpAnswerClock.member_id == member.id))
     for event in db.session.scalars(select(Event).where(Event.organiser_id == member.id,
                                                         Event.state == EventState.DRAFT.value)):
         db.session.delete(event)

@@ -17,6 +17,7 @@ Event published for every change of a person's status, waitlist promotions inclu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -28,7 +29,7 @@ from coopol.core.events import publish
 from coopol.core.schemas import parse_id
 from coopol.core.time import utcnow
 from coopol.events import guards
-from coopol.events.models import RSVP_STATES, Event, Rsvp, RsvpStatus
+from coopol.events.models import RSVP_STATES, Event, Rsvp, RsvpAnswerClock, RsvpStatus
 from coopol.extensions import db
 
 _COUNTER = {RsvpStatus.GOING: "going_count", RsvpStatus.WAITLISTED: "waitlist_count",
@@ -127,6 +128,8 @@ def leave(event: Event, member: Member) -> str | None:
     if existing is None:
         return None
     previous = existing.status
+    if not event.is_local:  # an answer of the origin sent before it learns they left changes nothing
+        remember_answer(event, member, utcnow())
     db.session.delete(existing)
     db.session.flush()
     _move_counts(event, previous, None)
@@ -134,6 +137,27 @@ def leave(event: Event, member: Member) -> str | None:
     if previous == RsvpStatus.GOING:
         promote_waitlist(event)
     return previous
+
+
+def remember_answer(event: Event, member: Member, at: datetime | None) -> None:
+    """Keep the time of the last answer about `member` on the copy `event` once their RSVP is gone (the
+    newer of the kept one and `at`); the event row is locked by the caller."""
+    if at is None:
+        return
+    clock = db.session.get(RsvpAnswerClock, (event.id, member.id))
+    if clock is None:
+        db.session.add(RsvpAnswerClock(event_id=event.id, member_id=member.id, answered_at=at))
+    elif clock.answered_at < at:
+        clock.answered_at = at
+
+
+def answered_since(event: Event, member: Member, at: datetime | None) -> bool:
+    """Whether an answer newer than `at` was applied for `member` on the copy `event` before their RSVP went."""
+    if at is None:
+        return False
+    kept = db.session.scalar(select(RsvpAnswerClock.answered_at).where(RsvpAnswerClock.event_id == event.id,
+                                                                       RsvpAnswerClock.member_id == member.id))
+    return kept is not None and at < kept
 
 
 def promote_waitlist(event: Event) -> list[Rsvp]:

@@ -354,3 +354,37 @@ def test_an_answer_delivered_after_a_newer_one_leaves_the_newest_status(parties)
     assert signed_post(f"{b.url}/inbox", retried, *group_signer(a)).status_code == 202
     assert status(b, on_b, "bob") == "going"
     assert counts(b, on_b) == (1, 0)
+
+
+def test_an_answer_older_than_a_reject_does_not_bring_the_rsvp_back(parties):
+    """The origin put bob on the waitlist (TentativeAccept), then turned him down (Reject): his RSVP went.
+    Before, its answer clock went with it, so the TentativeAccept delivered again late (a retry) made him
+    waitlisted once more. The time of the last answer is kept after the RSVP goes."""
+    import uuid
+    from datetime import datetime, timedelta
+
+    from tests.federation.conftest import group_signer, signed_post
+
+    a, b = parties(2)
+    a.member("alice")
+    b.member("bob")
+    event = host_event(a, "alice", capacity=1)
+    _rsvp(a, event["id"], "alice")
+    settle(a, b)
+    on_b = copy_id(b, event["ap_id"])
+    _rsvp(b, on_b, "bob")
+    settle(a, b)
+    assert status(b, on_b, "bob") == "waitlisted"
+    (tentative,) = a.query(lambda: _payloads("TentativeAccept"))
+    later = (datetime.fromisoformat(tentative["published"].replace("Z", "+00:00")) + timedelta(seconds=5))
+    reject = {**tentative, "type": "Reject", "id": f"{a.url}/activities/{uuid.uuid4()}",
+              "published": later.isoformat().replace("+00:00", "Z"), "summary": "turned down"}
+    assert signed_post(f"{b.url}/inbox", reject, *group_signer(a)).status_code == 202
+    settle(a, b)
+    assert status(b, on_b, "bob") is None
+    before = counts(b, on_b)  # the origin's counts, as its Event says
+    retried = {**tentative, "id": f"{a.url}/activities/{uuid.uuid4()}"}
+    assert signed_post(f"{b.url}/inbox", retried, *group_signer(a)).status_code == 202
+    settle(a, b)
+    assert status(b, on_b, "bob") is None
+    assert counts(b, on_b) == before
