@@ -123,3 +123,37 @@ def test_a_copy_created_meanwhile_by_another_delivery_is_brought_up_to_date(app,
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Event)) == 1
         assert db.session.scalar(select(Event.title)) == "Second title"
+
+
+def test_an_answer_from_before_the_member_left_a_copy_does_not_bring_the_rsvp_back(app, member):
+    """Bob leaves an ally's gathering here; the origin's Accept sent before it learnt of it arrives after:
+    it changes nothing. A newer answer (he joined again) applies. His erasure takes the kept clock too."""
+    from sqlalchemy import select
+
+    from coopol.accounts.services import erase_member, get_member_by_handle
+    from coopol.core.time import utcnow
+    from coopol.events import copies, rsvps
+    from coopol.events.models import RsvpAnswerClock
+    from coopol.extensions import db
+
+    member("bob")
+    start = datetime.now(UTC) + timedelta(days=3)
+    with app.test_request_context(), unit_of_work():
+        copy = copies.save_copy(ap_id="https://ally.example/events/9", origin_host="ally.example",
+                                url="https://ally.example/events/9", title="Ally rally", starts_at=start,
+                                ends_at=start + timedelta(hours=2), timezone="Europe/Rome")
+        bob = get_member_by_handle("bob")
+        assert rsvps.rsvp(copy, bob) == "pending"
+        sent = utcnow() - timedelta(seconds=1)  # the origin's Accept, on its way
+        assert rsvps.leave(copy, bob) == "pending"
+        assert copies.apply_origin_rsvp(copy, bob, "going", answered=sent) is None
+        assert rsvps.status_of(copy, bob) is None
+        assert rsvps.rsvp(copy, bob) == "pending"  # he joins again; the answer to that one applies
+        assert copies.apply_origin_rsvp(copy, bob, "going", answered=utcnow()) == "pending"
+        assert rsvps.status_of(copy, bob) == "going"
+        copy_id, bob_id = copy.id, bob.id
+    with app.test_request_context(), unit_of_work():
+        erase_member(get_member_by_handle("bob"))
+    with app.app_context():
+        assert db.session.scalars(select(RsvpAnswerClock).where(RsvpAnswerClock.event_id == copy_id,
+                                                                RsvpAnswerClock.member_id == bob_id)).all() == []
