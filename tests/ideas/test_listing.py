@@ -363,3 +363,49 @@ def test_a_frequent_tag_and_territory_are_checked_along_the_sorts_index(app, cli
         index = f"ix_ideas_sort_{sort}"
         assert any(index in line for line in frequent_plan), frequent_plan
         assert not any("TEMP B-TREE FOR ORDER BY" in line for line in frequent_plan), frequent_plan
+
+
+def test_a_language_and_an_origin_take_the_sorts_index_when_frequent_and_their_own_when_rare(
+        app, client, member, create_idea, monkeypatch):
+    """The same on SQLite for the language and the origin: a frequent one walks the sort's index, a rare one
+    (or one no idea has: with statistics, SQLite walked all of a million ideas for it, 4 s) is a list of ids
+    read from its own index. Both give the ideas the plain filter gives."""
+    from coopol.extensions import db
+    from coopol.ideas import queries
+
+    member("alice")
+    made = [create_idea("alice", language="de" if n == 0 else "en") for n in range(8)]
+    for n, idea_id in enumerate(made):
+        set_columns(app, idea_id, hot_score=float(n))
+    monkeypatch.setattr(queries, "_threshold", lambda: 3, raising=False)
+    monkeypatch.setattr(queries, "_frequent_filters", {}, raising=False)
+    with app.app_context():
+        sqlite = db.engine.dialect.name == "sqlite"
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, *args):
+        if "FROM ideas" in statement and "pinned_at IS NULL" in statement and "LIMIT" in statement:
+            statements.append((statement, parameters))
+
+    plans = {}
+    for query, expected in (("language=en", made[:0:-1]), ("language=de", [made[0]]), ("language=it", []),
+                            ("origin=local", made[::-1]), ("origin=ally.example", [])):
+        statements.clear()
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", capture)
+            try:
+                assert ids(client.get(f"/api/v1/ideas?sort=hot&{query}")) == expected, query
+            finally:
+                event.remove(db.engine, "before_cursor_execute", capture)
+            if sqlite:
+                with db.engine.connect() as conn:
+                    plans[query] = [" ".join(str(c) for c in row) for statement, parameters in statements
+                                    for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    if not sqlite:
+        return
+    for query in ("language=en", "origin=local"):
+        assert any("ix_ideas_sort_hot" in line for line in plans[query]), (query, plans[query])
+        assert not any("TEMP B-TREE FOR ORDER BY" in line for line in plans[query]), (query, plans[query])
+    for query in ("language=de", "language=it", "origin=ally.example"):
+        assert any("LIST SUBQUERY" in line for line in plans[query]), (query, plans[query])
+        assert not any("SCAN ideas USING INDEX ix_ideas_sort_hot" in line for line in plans[query]), plans[query]

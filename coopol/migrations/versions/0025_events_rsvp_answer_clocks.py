@@ -1,7 +1,7 @@
 """events: the origin's time of the last answer for a person whose RSVP on a copy is gone
 
 Revision ID: 0025_event_rsvp_answer_clocks
-Revises: 0024_federation_vote_queue
+Revises: 0020_events_counts_clock
 
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0025_event_rsvp_answer_clocks'
-down_revision = '0024_federation_vote_queue'
+down_revision = '0020_events_counts_clock'
 branch_labels = None
 depends_on = None
 
