@@ -327,13 +327,8 @@ def test_a_count_update_delivered_after_a_newer_one_leaves_the_newest_counts(par
     assert counts(a, event["id"]) == counts(b, on_b) == (2, 0)
 
 
-def test_an_answer_delivered_after_a_newer_one_leaves_the_newest_status(parties):
-    """A waitlisted person is promoted: TentativeAccept, then Accept. If the TentativeAccept reaches their
-    instance last (a retry), they stay going."""
-    import uuid
-
-    from tests.federation.conftest import group_signer, signed_post
-
+def _bob_on_the_waitlist(parties):
+    """Alice takes the one place of her gathering on A; bob, from B, is put on its waitlist."""
     a, b = parties(2)
     a.member("alice")
     b.member("bob")
@@ -344,6 +339,17 @@ def test_an_answer_delivered_after_a_newer_one_leaves_the_newest_status(parties)
     _rsvp(b, on_b, "bob")
     settle(a, b)
     assert status(b, on_b, "bob") == "waitlisted"
+    return a, b, event, on_b
+
+
+def test_an_answer_delivered_after_a_newer_one_leaves_the_newest_status(parties):
+    """A waitlisted person is promoted: TentativeAccept, then Accept. If the TentativeAccept reaches their
+    instance last (a retry), they stay going."""
+    import uuid
+
+    from tests.federation.conftest import group_signer, signed_post
+
+    a, b, event, on_b = _bob_on_the_waitlist(parties)
     a.api("DELETE", f"/events/{event['id']}/rsvp", as_="alice")
     settle(a, b)
     assert status(b, on_b, "bob") == "going"
@@ -365,16 +371,7 @@ def test_an_answer_older_than_a_reject_does_not_bring_the_rsvp_back(parties):
 
     from tests.federation.conftest import group_signer, signed_post
 
-    a, b = parties(2)
-    a.member("alice")
-    b.member("bob")
-    event = host_event(a, "alice", capacity=1)
-    _rsvp(a, event["id"], "alice")
-    settle(a, b)
-    on_b = copy_id(b, event["ap_id"])
-    _rsvp(b, on_b, "bob")
-    settle(a, b)
-    assert status(b, on_b, "bob") == "waitlisted"
+    a, b, event, on_b = _bob_on_the_waitlist(parties)
     (tentative,) = a.query(lambda: _payloads("TentativeAccept"))
     later = (datetime.fromisoformat(tentative["published"].replace("Z", "+00:00")) + timedelta(seconds=5))
     reject = {**tentative, "type": "Reject", "id": f"{a.url}/activities/{uuid.uuid4()}",
