@@ -17,7 +17,7 @@ def test_audit_between_real_instances_finds_a_vote_changed_in_a_database(real_in
     if "DATABASE_URL" in b.env:
         pytest.skip("the vote is changed in the SQLite file")
     ally((a, b))
-    alice, bob = Client(a, "alice"), Client(b, "bob")
+    alice, bob = Client.many((a, "alice"), (b, "bob"))
     idea = alice.call("POST", "/ideas", 201, json={"title": "Free night buses", "body": "For everyone.",
                                                    "publish": True})
     on_b = wait_until("the idea on B", lambda: copy_on(b, idea["ap_id"]), instances=(a, b))

@@ -11,6 +11,7 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -30,6 +31,12 @@ class Client:
                         PASSWORD, "--role", role)
         token = instance.coopol("tokens", "create", handle).stdout.strip().splitlines()[-1]
         self.instance, self.headers = instance, {"Authorization": f"Bearer {token}"}
+
+    @classmethod
+    def many(cls, *who: tuple[Any, str]) -> list[Client]:
+        """Several members at once (`coopol` commands side by side: each one starts in 1-2 s)."""
+        with ThreadPoolExecutor(len(who)) as pool:
+            return list(pool.map(lambda pair: cls(*pair), who))
 
     def call(self, method: str, path: str, expect: int | None = None, **kwargs: Any) -> Any:
         response = requests.request(method, f"{self.instance.url}/api/v1{path}", headers=self.headers, timeout=30,
@@ -108,7 +115,7 @@ def converged(instances, ap_id: str, tally: dict, comments: list[str]) -> Callab
 
 def test_an_idea_a_comment_and_votes_reach_everyone_with_the_same_tallies(real_instances):
     a, b, c = three(real_instances)
-    alice, bob, carol = Client(a, "alice"), Client(b, "bob"), Client(c, "carol")
+    alice, bob, carol = Client.many((a, "alice"), (b, "bob"), (c, "carol"))
     idea = alice.call("POST", "/ideas", 201, json={"title": "Free night buses", "body": "For everyone.",
                                                    "publish": True})
     on_b = wait_until("the idea on B", lambda: copy_on(b, idea["ap_id"]), instances=(a, b))
@@ -148,7 +155,7 @@ def _failures(instance, host: str) -> int:
 
 def test_a_peer_that_was_down_receives_everything_exactly_once(real_instances):
     a, b, c = three(real_instances)
-    alice, bob = Client(a, "alice"), Client(b, "bob")
+    alice, bob = Client.many((a, "alice"), (b, "bob"))
     for process in c.processes:
         process.stop()
     c.processes.clear()
@@ -171,8 +178,7 @@ def test_a_peer_that_was_down_receives_everything_exactly_once(real_instances):
 def test_a_worker_killed_mid_delivery_loses_and_duplicates_nothing(real_instances):
     a, b = real_instances("a", "b")
     ally((a, b))
-    bob = Client(b, "bob")
-    authors = [Client(a, f"author{n}") for n in range(4)]  # new accounts may post 3 ideas an hour
+    bob, *authors = Client.many((b, "bob"), *((a, f"author{n}") for n in range(4)))  # 3 ideas an hour each
     for n in range(12):
         author = authors[n // 3]
         idea = author.call("POST", "/ideas", 201, json={"title": f"Idea {n:02d}", "body": "Body", "publish": True})
@@ -206,7 +212,7 @@ def _post_as_group(sender, receiver, activity: dict, key_pem: str | None = None)
 
 def test_a_replayed_or_forged_announce_changes_nothing(real_instances):
     a, b, c = three(real_instances)
-    alice, bob = Client(a, "alice"), Client(b, "bob")
+    alice, bob = Client.many((a, "alice"), (b, "bob"))
     idea = alice.call("POST", "/ideas", 201, json={"title": "Car-free Sundays", "body": "Once a month.",
                                                    "publish": True})
     on_b = wait_until("the idea on B", lambda: copy_on(b, idea["ap_id"]), instances=(a, b))
