@@ -60,11 +60,25 @@ class IdeaPage:
 # 1,000,000 ideas, collected them all and sorted them (about 250 ms a page, for any sort), where walking the
 # sort's own index and checking the filter on each row finds a page of 20 in 6-9 ms. With statistics it does
 # the opposite, and walked the whole sort index for a language that no idea has (4 s at a million). So each
-# filter is probed first (an index read stopped at the threshold, remembered a minute per process): a
+# filter is probed first (an index read stopped at the threshold, remembered a minute per app and process): a
 # frequent one is written so that no index serves it (the sort's index is walked), a rare one as a list of
 # ids read from its index (then fetched and sorted: few).
 FREQUENT_SECONDS = 60.0
-_frequent_filters: dict[tuple, tuple[float, bool]] = {}
+
+
+def _remembered(name: str, key: tuple, seconds: float, compute):
+    """`compute()`, kept `seconds` per app and process under `key` in `app.extensions[name]` (at most about
+    1,000 keys: past that the store starts afresh)."""
+    kept = current_app.extensions.setdefault(name, {})
+    now = time.monotonic()
+    found = kept.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = compute()
+    if len(kept) > 1000:
+        kept.clear()
+    kept[key] = (now + seconds, value)
+    return value
 
 
 def _threshold() -> int:
@@ -76,17 +90,11 @@ def _threshold() -> int:
 
 def _frequent(kind: str, value, matches) -> bool:
     """Whether `matches` (a select of one column per matching idea) reaches the threshold; remembered."""
-    key = (kind, value)
-    now = time.monotonic()
-    known = _frequent_filters.get(key)
-    if known is not None and known[0] > now:
-        return known[1]
-    limit = _threshold()
-    found = db.session.scalar(select(func.count()).select_from(matches.limit(limit).subquery())) or 0
-    if len(_frequent_filters) > 1000:
-        _frequent_filters.clear()
-    _frequent_filters[key] = (now + FREQUENT_SECONDS, found >= limit)
-    return found >= limit
+    def probe() -> bool:
+        limit = _threshold()
+        return (db.session.scalar(select(func.count()).select_from(matches.limit(limit).subquery())) or 0) >= limit
+
+    return _remembered("coopol.ideas.frequent", (kind, value), FREQUENT_SECONDS, probe)
 
 
 def _narrow(stmt, walk: bool, key: tuple, test, indexless):
@@ -336,21 +344,16 @@ def approximate_total(viewer: Member | None, q: str | None, **filters) -> int:
     key = (is_moderator(viewer), q, tuple(sorted((k, v) for k, v in filters.items() if v)))
     if filters.get("state") == IdeaState.DRAFT:
         key += (getattr(viewer, "id", None),)
-    kept = current_app.extensions.setdefault("coopol.ideas.totals", {})
-    found = kept.get(key)
-    now = time.monotonic()
-    if found is not None and found[0] > now:
-        return found[1]
-    stmt = _filtered(viewer, **filters)
-    terms = search_terms(q)
-    if terms:
-        stmt, _relevance = apply_search(stmt, terms)
-    total = db.session.scalar(select(func.count()).select_from(
-        stmt.order_by(None).with_only_columns(Idea.id).limit(TOTAL_CAP + 1).subquery())) or 0
-    if len(kept) > 1000:
-        kept.clear()
-    kept[key] = (now + TOTAL_SECONDS, total)
-    return total
+
+    def count() -> int:
+        stmt = _filtered(viewer, **filters)
+        terms = search_terms(q)
+        if terms:
+            stmt, _relevance = apply_search(stmt, terms)
+        return db.session.scalar(select(func.count()).select_from(
+            stmt.order_by(None).with_only_columns(Idea.id).limit(TOTAL_CAP + 1).subquery())) or 0
+
+    return _remembered("coopol.ideas.totals", key, TOTAL_SECONDS, count)
 
 
 @dataclass

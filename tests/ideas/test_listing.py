@@ -328,7 +328,7 @@ def test_a_frequent_tag_and_territory_are_checked_along_the_sorts_index(app, cli
     path = f"/api/v1/ideas?sort={sort}&tag=transport&scope=fr&limit=2"
 
     def pages(threshold: int) -> tuple[list[int], list[str]]:
-        monkeypatch.setattr(queries, "_frequent_filters", {}, raising=False)
+        app.extensions.pop("coopol.ideas.frequent", None)
         monkeypatch.setattr(queries, "_threshold", lambda: threshold, raising=False)
         seen, statements, cursor = [], [], None
         with app.app_context():
@@ -378,7 +378,7 @@ def test_a_language_and_an_origin_take_the_sorts_index_when_frequent_and_their_o
     for n, idea_id in enumerate(made):
         set_columns(app, idea_id, hot_score=float(n))
     monkeypatch.setattr(queries, "_threshold", lambda: 3, raising=False)
-    monkeypatch.setattr(queries, "_frequent_filters", {}, raising=False)
+    app.extensions.pop("coopol.ideas.frequent", None)
     with app.app_context():
         sqlite = db.engine.dialect.name == "sqlite"
     statements = []
